@@ -1,0 +1,225 @@
+/**
+ * The policy: the runbook as data (`guardia.yaml`). Validated with zod; every section belongs to one domain.
+ * Later capabilities (notifications, evidence, playbooks) add their sections here.
+ */
+import { z } from 'zod';
+import { parseDuration, type PolicyDuration } from './duration.js';
+
+export const SEVERITIES = ['sev1', 'sev2', 'sev3'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const severitySchema = z.enum(SEVERITIES, {
+  error: (issue) => `unknown severity ${JSON.stringify(issue.input)}; expected one of ${SEVERITIES.join(', ')}`,
+});
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lowercase id (letters, digits, "-" and "_"), e.g. "eng-lead"');
+
+/** A duration string, parsed at validation time so a bad value points at its own line. */
+export const durationSchema = z.string().transform((text, ctx): PolicyDuration => {
+  const parsed = parseDuration(text);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const positiveDurationSchema = durationSchema.refine(
+  (d) => (d.kind === 'wall' ? d.ms > 0 : d.days > 0),
+  'must be greater than zero',
+);
+
+/** `${ENV_VAR}`: secrets never live in the policy file, only the name of the variable that holds them. */
+export const secretRefSchema = z
+  .string()
+  .regex(
+    /^\$\{[A-Z_][A-Z0-9_]*\}$/,
+    'secrets are given as an environment variable reference like "${GENERIC_TOKEN}", never as a literal value',
+  )
+  .transform((ref) => ({ env: ref.slice(2, -1) }));
+export type SecretRef = z.output<typeof secretRefSchema>;
+
+const personSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  email: z.email().optional(),
+  slack_user: z.string().optional(),
+  language: z.enum(['en', 'es']).default('en'),
+});
+
+const roleSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  description: z.string().optional(),
+  members: z.array(id).default([]),
+});
+
+const severityTargetSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  ack: positiveDurationSchema,
+  mitigate: positiveDurationSchema,
+});
+
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time "HH:MM", e.g. "09:00"');
+
+export const calendarSchema = z
+  .strictObject({
+    timezone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as "Europe/Madrid" or "UTC"'),
+    working_days: z.array(weekday).min(1, 'at least one working day is needed'),
+    hours: z.strictObject({ start: clockTime, end: clockTime }),
+    holidays: z.array(z.iso.date({ error: 'expected a date "YYYY-MM-DD"' })).default([]),
+  })
+  .refine((c) => c.hours.start < c.hours.end, {
+    message: 'business hours must start before they end',
+    path: ['hours', 'end'],
+  });
+export type BusinessCalendar = z.output<typeof calendarSchema>;
+
+/** When an escalation step fires, measured from the incident's start. */
+const stepAfterSchema = z.union([z.literal('ack_target'), z.literal('mitigate_target'), durationSchema]);
+
+const escalationStepSchema = z.strictObject({
+  after: stepAfterSchema,
+  notify: z.array(id).min(1, 'name at least one role or person to notify'),
+  unless: z.enum(['acknowledged', 'mitigated']).optional(),
+});
+export type EscalationStep = z.output<typeof escalationStepSchema>;
+
+export const INTEGRATION_TYPES = ['generic', 'pagerduty'] as const;
+const integrationSchema = z.strictObject({
+  name: id,
+  type: z.enum(INTEGRATION_TYPES, {
+    error: (issue) =>
+      `unknown integration type ${JSON.stringify(issue.input)}; expected one of ${INTEGRATION_TYPES.join(', ')}`,
+  }),
+  secret: secretRefSchema,
+  description: z.string().optional(),
+});
+export type IntegrationPolicy = z.output<typeof integrationSchema>;
+
+const routeSchema = z.strictObject({
+  name: id,
+  description: z.string().optional(),
+  match: z
+    .strictObject({
+      integration: z.union([id, z.array(id)]).optional(),
+      dedup_key_prefix: z.string().optional(),
+      severity: z.union([severitySchema, z.array(severitySchema)]).optional(),
+    })
+    .default({}),
+  /** Forces a severity; otherwise the alert's own (mapped) severity, else `default_severity`. */
+  severity: severitySchema.optional(),
+  default_severity: severitySchema.default('sev2'),
+  /** Channel names, delivered by the notifications capability. */
+  notify: z.array(z.string().min(1)).default([]),
+  /** Whether a resolve signal from the source resolves the incident, or only the alert. */
+  auto_resolve: z.boolean().default(true),
+});
+export type RoutePolicy = z.output<typeof routeSchema>;
+
+export const policySchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'expected "version: 1"' }),
+    organization: z.strictObject({ name: z.string().min(1) }).default({ name: 'Guardia' }),
+    people: z.array(personSchema).default([]),
+    roles: z.array(roleSchema).min(1, 'at least one on-call role is needed'),
+    severities: z.strictObject({ sev1: severityTargetSchema, sev2: severityTargetSchema, sev3: severityTargetSchema }),
+    calendar: calendarSchema,
+    escalation: z.strictObject({
+      sev1: z.array(escalationStepSchema).min(1),
+      sev2: z.array(escalationStepSchema).min(1),
+      sev3: z.array(escalationStepSchema).min(1),
+    }),
+    incidents: z
+      .strictObject({ reopen_window: durationSchema.default(parseDurationOrThrow('1h')) })
+      .default({ reopen_window: parseDurationOrThrow('1h') }),
+    integrations: z.array(integrationSchema).default([]),
+    routes: z.array(routeSchema).min(1, 'at least one route is needed; the last one usually matches everything'),
+  })
+  .superRefine((policy, ctx) => {
+    const people = new Set(policy.people.map((p) => p.id));
+    const roles = new Set(policy.roles.map((r) => r.id));
+    uniqueIds(policy.people, 'people', ctx);
+    uniqueIds(policy.roles, 'roles', ctx);
+    uniqueIds(
+      policy.integrations.map((i) => ({ id: i.name })),
+      'integrations',
+      ctx,
+      'name',
+    );
+    uniqueIds(
+      policy.routes.map((r) => ({ id: r.name })),
+      'routes',
+      ctx,
+      'name',
+    );
+    policy.roles.forEach((role, r) =>
+      role.members.forEach((member, m) => {
+        if (!people.has(member))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['roles', r, 'members', m],
+            message: `unknown person "${member}"; add it under "people" or use one of: ${[...people].join(', ') || '(none)'}`,
+          });
+      }),
+    );
+    for (const sev of SEVERITIES) {
+      policy.escalation[sev].forEach((step, s) =>
+        step.notify.forEach((target, t) => {
+          if (!roles.has(target) && !people.has(target))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['escalation', sev, s, 'notify', t],
+              message: `unknown role or person "${target}"; roles: ${[...roles].join(', ')}`,
+            });
+        }),
+      );
+    }
+    const integrations = new Set(policy.integrations.map((i) => i.name));
+    policy.routes.forEach((route, r) => {
+      const named = route.match.integration;
+      for (const name of named === undefined ? [] : Array.isArray(named) ? named : [named]) {
+        if (!integrations.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', r, 'match', 'integration'],
+            message: `unknown integration "${name}"; integrations: ${[...integrations].join(', ') || '(none)'}`,
+          });
+      }
+    });
+  });
+
+export type Policy = z.output<typeof policySchema>;
+export type SeverityTarget = Policy['severities'][Severity];
+
+function uniqueIds(
+  items: { id: string }[],
+  section: string,
+  ctx: z.RefinementCtx,
+  field: 'id' | 'name' = 'id',
+): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id))
+      ctx.addIssue({ code: 'custom', path: [section, i, field], message: `duplicate ${field} "${item.id}"` });
+    seen.add(item.id);
+  });
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseDurationOrThrow(text: string): PolicyDuration {
+  const parsed = parseDuration(text);
+  if ('error' in parsed) throw new Error(parsed.error);
+  return parsed;
+}
