@@ -25,6 +25,15 @@ export const durationSchema = z.string().transform((text, ctx): PolicyDuration =
   return parsed;
 });
 
+type WallDuration = Extract<PolicyDuration, { kind: 'wall' }>;
+/** A duration that must be wall-clock time (business days make no sense there). */
+const wallDurationSchema = durationSchema.transform((d, ctx): WallDuration => {
+  if (d.kind === 'wall') return d;
+  ctx.addIssue({ code: 'custom', message: `expected wall-clock time like "1h", not business days ("${d.text}")` });
+  return z.NEVER;
+});
+const ONE_HOUR: WallDuration = { kind: 'wall', ms: 3_600_000, text: '1h' };
+
 const positiveDurationSchema = durationSchema.refine(
   (d) => (d.kind === 'wall' ? d.ms > 0 : d.days > 0),
   'must be greater than zero',
@@ -97,6 +106,8 @@ const integrationSchema = z.strictObject({
   }),
   secret: secretRefSchema,
   description: z.string().optional(),
+  /** Maps the source's own severity words (e.g. "critical", "warning") to sev1/2/3; adapters have defaults. */
+  severity_map: z.record(z.string(), severitySchema).default({}),
 });
 export type IntegrationPolicy = z.output<typeof integrationSchema>;
 
@@ -134,8 +145,8 @@ export const policySchema = z
       sev3: z.array(escalationStepSchema).min(1),
     }),
     incidents: z
-      .strictObject({ reopen_window: durationSchema.default(parseDurationOrThrow('1h')) })
-      .default({ reopen_window: parseDurationOrThrow('1h') }),
+      .strictObject({ reopen_window: wallDurationSchema.default(ONE_HOUR) })
+      .default({ reopen_window: ONE_HOUR }),
     integrations: z.array(integrationSchema).default([]),
     routes: z.array(routeSchema).min(1, 'at least one route is needed; the last one usually matches everything'),
   })
@@ -216,10 +227,4 @@ function isValidTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
-}
-
-function parseDurationOrThrow(text: string): PolicyDuration {
-  const parsed = parseDuration(text);
-  if ('error' in parsed) throw new Error(parsed.error);
-  return parsed;
 }

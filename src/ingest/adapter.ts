@@ -1,0 +1,67 @@
+/**
+ * The contract every inbound integration implements (one file per provider, registered in registry.ts).
+ * An adapter authenticates over the raw request bytes *before* parsing, then turns the body into alerts.
+ */
+import crypto from 'node:crypto';
+import type { IntegrationPolicy } from '../domain/policy/schema.js';
+import { GuardiaError } from '../shared/errors.js';
+import type { NormalizedAlert } from './alert.js';
+
+export interface InboundRequest {
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, string | undefined>;
+  rawBody: Buffer;
+  receivedAt: Date;
+}
+
+export interface IngestAdapter {
+  /** The integration `type` in the policy. */
+  type: string;
+  /** One line for docs and `guardia policy render`. */
+  description: string;
+  /** Throws `unauthenticated` unless the request proves knowledge of `secret`. Runs on raw bytes. */
+  authenticate(request: InboundRequest, secret: string): void;
+  /** Parses the (authenticated) body into zero or more alerts; throws `invalid_input` naming the problem. */
+  parse(request: InboundRequest, integration: IntegrationPolicy): NormalizedAlert[];
+}
+
+/** Constant-time string comparison that does not leak the length of the expected value. */
+export function safeEqual(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b) && given.length === expected.length;
+}
+
+/** First value of a header (Node gives arrays for repeated headers). */
+export function header(request: InboundRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Bearer-token authentication, for senders that can set a header; `?token=` for those that cannot.
+ * The query form is accepted because some monitors only let you configure a URL.
+ */
+export function authenticateBearer(request: InboundRequest, secret: string): void {
+  const auth = header(request, 'authorization');
+  const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : request.query.token;
+  if (given === undefined || given === '') {
+    throw new GuardiaError('unauthenticated', 'missing token: send "Authorization: Bearer <token>" (or ?token=<token>)');
+  }
+  if (!safeEqual(given, secret)) throw new GuardiaError('unauthenticated', 'invalid token');
+}
+
+/** Parses a JSON body, reporting where it broke. */
+export function parseJsonBody(request: InboundRequest): unknown {
+  if (request.rawBody.length === 0) throw new GuardiaError('invalid_json', 'request body is empty; expected JSON');
+  try {
+    return JSON.parse(request.rawBody.toString('utf8'));
+  } catch (err) {
+    throw new GuardiaError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A short stable hash, for dedup keys derived from content. */
+export function shortHash(...parts: string[]): string {
+  return crypto.createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,15 @@
+/**
+ * Inbound adapters by policy integration type. Adding a provider: one file in src/ingest/, one line here,
+ * and its type in the policy schema's INTEGRATION_TYPES.
+ */
+import type { IngestAdapter } from './adapter.js';
+import { genericAdapter } from './generic.js';
+
+const ADAPTERS: Record<string, IngestAdapter> = {
+  [genericAdapter.type]: genericAdapter,
+};
+
+/** The adapter for a `/hooks/{name}` integration type; `pagerduty` is served by its own compatible route. */
+export function adapterFor(type: string): IngestAdapter | undefined {
+  return ADAPTERS[type];
+}

@@ -1,0 +1,36 @@
+/**
+ * The services one Guardia process runs with, built once from (store, policy, clock) and shared by the HTTP
+ * server and the CLI so both take the same code paths.
+ */
+import type { Policy } from '../domain/policy/schema.js';
+import { IncidentService } from '../services/incidents.js';
+import { IngestService } from '../services/ingest.js';
+import { TokenService } from '../services/tokens.js';
+import type { Clock } from '../shared/clock.js';
+import type { Store } from '../store/db.js';
+import { Metrics } from './metrics.js';
+
+export interface AppServices {
+  store: Store;
+  policy: Policy;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  incidents: IncidentService;
+  ingest: IngestService;
+  tokens: TokenService;
+  metrics: Metrics;
+}
+
+export function createServices(store: Store, policy: Policy, clock: Clock, env: NodeJS.ProcessEnv = process.env): AppServices {
+  const metrics = new Metrics(store);
+  return {
+    store,
+    policy,
+    clock,
+    env,
+    metrics,
+    incidents: new IncidentService(store, policy, clock),
+    ingest: new IngestService(store, policy, clock, metrics),
+    tokens: new TokenService(store, clock),
+  };
+}

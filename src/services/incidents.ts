@@ -1,0 +1,172 @@
+/**
+ * IncidentService: declare, acknowledge, mitigate, resolve, read. It loads state, asks the pure domain what
+ * happens, and writes the result and its timeline in one transaction.
+ */
+import type { Kysely } from 'kysely';
+import { transition, type IncidentAction, type TimelineEntry } from '../domain/incidents/incident.js';
+import type { Policy, Severity } from '../domain/policy/schema.js';
+import { computeDueDates } from '../domain/sla/clocks.js';
+import type { Clock } from '../shared/clock.js';
+import { GuardiaError } from '../shared/errors.js';
+import type { Store } from '../store/db.js';
+import {
+  appendTimeline,
+  getIncident,
+  getTimeline,
+  insertIncident,
+  listIncidents,
+  updateIncident,
+  type Incident,
+  type ListIncidentsQuery,
+  type TimelineEvent,
+} from '../store/incidents-repo.js';
+import type { Database } from '../store/schema.js';
+
+export interface NewIncidentInput {
+  title: string;
+  severity: Severity;
+  started_at: Date;
+  dedup_key: string | null;
+  integration: string | null;
+  route: string | null;
+  source: string | null;
+  details: Record<string, unknown>;
+  links: { href: string; text?: string }[];
+}
+
+/**
+ * Inserts a new incident with its SLA deadlines (from the policy's targets and business calendar) and its first
+ * timeline entry. Shared by declaration and alert ingest so both open incidents the same way.
+ */
+export async function openIncident(
+  db: Kysely<Database>,
+  policy: Policy,
+  input: NewIncidentInput,
+  now: Date,
+  opened: Omit<TimelineEntry, 'at'>,
+): Promise<number> {
+  const due = computeDueDates(input.started_at, policy.severities[input.severity], policy.calendar);
+  const stamp = now.toISOString();
+  const id = await insertIncident(db, {
+    title: input.title,
+    severity: input.severity,
+    status: 'triggered',
+    dedup_key: input.dedup_key,
+    integration: input.integration,
+    route: input.route,
+    source: input.source,
+    started_at: input.started_at.toISOString(),
+    ack_due_at: due.ackDueAt.toISOString(),
+    mitigate_due_at: due.mitigateDueAt.toISOString(),
+    acknowledged_at: null,
+    acknowledged_by: null,
+    ack_implied: 0,
+    mitigated_at: null,
+    mitigated_by: null,
+    mitigation_implied: 0,
+    resolved_at: null,
+    resolved_by: null,
+    alert_count: input.integration ? 1 : 0,
+    last_alert_at: input.integration ? stamp : null,
+    reopen_count: 0,
+    details: JSON.stringify(input.details),
+    links: JSON.stringify(input.links),
+    created_at: stamp,
+    updated_at: stamp,
+  });
+  await appendTimeline(db, id, [{ ...opened, at: stamp }]);
+  return id;
+}
+
+export interface DeclareInput {
+  title: string;
+  severity: Severity;
+  started_at?: Date;
+  dedup_key?: string;
+  details?: Record<string, unknown>;
+  links?: { href: string; text?: string }[];
+}
+
+export class IncidentService {
+  constructor(
+    private readonly store: Store,
+    private readonly policy: Policy,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Declares an incident by hand (a person saw a problem before any alert did). */
+  async declare(input: DeclareInput, actor: string): Promise<Incident> {
+    const now = this.clock.now();
+    const startedAt = input.started_at ?? now;
+    if (startedAt.getTime() > now.getTime() + 60_000) {
+      throw new GuardiaError('invalid_input', 'started_at is in the future', {
+        issues: [{ field: 'started_at', message: 'must not be in the future', received: startedAt.toISOString() }],
+      });
+    }
+    const id = await this.store.db.transaction().execute(async (trx) => {
+      try {
+        return await openIncident(
+          trx,
+          this.policy,
+          {
+            title: input.title,
+            severity: input.severity,
+            started_at: startedAt,
+            dedup_key: input.dedup_key ?? null,
+            integration: null,
+            route: null,
+            source: 'declared',
+            details: input.details ?? {},
+            links: input.links ?? [],
+          },
+          now,
+          { actor, kind: 'declared', message: `Declared ${input.severity} by ${actor}: ${input.title}` },
+        );
+      } catch (err) {
+        if (input.dedup_key && isUniqueViolation(err)) {
+          throw new GuardiaError('conflict', `an open incident already has dedup_key "${input.dedup_key}"`);
+        }
+        throw err;
+      }
+    });
+    return this.require(id);
+  }
+
+  /** Acknowledges, mitigates or resolves an incident; a repeated action is refused with who did it first. */
+  async act(id: number, action: IncidentAction, actor: string, note?: string): Promise<Incident> {
+    const now = this.clock.now();
+    await this.store.db.transaction().execute(async (trx) => {
+      const incident = await getIncident(trx, id);
+      if (!incident) throw notFound(id);
+      const result = transition(incident, action, now, actor, note);
+      await updateIncident(trx, id, result.changes, now.toISOString());
+      await appendTimeline(trx, id, result.timeline);
+    });
+    return this.require(id);
+  }
+
+  async get(id: number): Promise<{ incident: Incident; timeline: TimelineEvent[] }> {
+    const incident = await this.require(id);
+    return { incident, timeline: await getTimeline(this.store.db, id) };
+  }
+
+  async list(query: ListIncidentsQuery): Promise<Incident[]> {
+    return listIncidents(this.store.db, query);
+  }
+
+  private async require(id: number): Promise<Incident> {
+    const incident = await getIncident(this.store.db, id);
+    if (!incident) throw notFound(id);
+    return incident;
+  }
+}
+
+function notFound(id: number): GuardiaError {
+  return new GuardiaError('not_found', `incident ${id} not found`);
+}
+
+/** True for a unique-constraint violation on SQLite or PostgreSQL. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

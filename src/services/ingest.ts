@@ -1,0 +1,218 @@
+/**
+ * IngestService: turns normalized alerts into durable rows and incident changes. A request is answered only after
+ * its alert is committed. Alerts arriving together are committed together (group commit): one transaction per
+ * batch instead of one per alert is what lets a single SQLite file take thousands of alerts a second.
+ */
+import type { Kysely } from 'kysely';
+import { reopen, transition } from '../domain/incidents/incident.js';
+import { wallMs } from '../domain/policy/duration.js';
+import type { Policy, RoutePolicy } from '../domain/policy/schema.js';
+import { routeAlert } from '../domain/routing/route.js';
+import { computeDueDates } from '../domain/sla/clocks.js';
+import type { IngestResult, NormalizedAlert } from '../ingest/alert.js';
+import type { Clock } from '../shared/clock.js';
+import { GuardiaError } from '../shared/errors.js';
+import { findDelivery, insertAlert } from '../store/alerts-repo.js';
+import type { Store } from '../store/db.js';
+import {
+  appendTimeline,
+  findOpenByDedupKey,
+  findRecentlyResolved,
+  updateIncident,
+  type Incident,
+} from '../store/incidents-repo.js';
+import type { Database } from '../store/schema.js';
+import { isUniqueViolation, openIncident } from './incidents.js';
+
+export interface IngestObserver {
+  alertIngested(integration: string, outcome: string): void;
+}
+
+interface Pending {
+  alert: NormalizedAlert;
+  resolve(result: IngestResult): void;
+  reject(err: unknown): void;
+}
+
+/** Upper bound of alerts per transaction, so one batch never holds the write lock for long. */
+const MAX_BATCH = 500;
+
+export class IngestService {
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly policy: Policy,
+    private readonly clock: Clock,
+    private readonly observer?: IngestObserver,
+  ) {}
+
+  /** Stores the alert and applies it to its incident; resolves once both are committed. */
+  accept(alert: NormalizedAlert): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ alert, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      await this.commitBatch(batch);
+    }
+    this.flushing = false;
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    let results: IngestResult[];
+    try {
+      results = await this.store.db.transaction().execute(async (trx) => {
+        const out: IngestResult[] = [];
+        for (const item of batch) out.push(await this.apply(trx, item.alert));
+        return out;
+      });
+    } catch {
+      // One bad alert (or a race with another instance) must not fail its neighbours: retry each on its own.
+      for (const item of batch) await this.commitOne(item);
+      return;
+    }
+    batch.forEach((item, i) => this.settle(item, results[i]!));
+  }
+
+  private async commitOne(item: Pending, attempt = 1): Promise<void> {
+    try {
+      const result = await this.store.db.transaction().execute((trx) => this.apply(trx, item.alert));
+      this.settle(item, result);
+    } catch (err) {
+      // A unique violation means another writer got there first (same delivery, or the same dedup key opened
+      // concurrently); applying again sees its row and attaches or answers "duplicate".
+      if (isUniqueViolation(err) && attempt < 3) return this.commitOne(item, attempt + 1);
+      item.reject(asStoreError(err));
+    }
+  }
+
+  private settle(item: Pending, result: IngestResult): void {
+    this.observer?.alertIngested(item.alert.integration, result.outcome);
+    item.resolve(result);
+  }
+
+  /** Applies one alert inside a transaction. */
+  private async apply(db: Kysely<Database>, alert: NormalizedAlert): Promise<IngestResult> {
+    const now = this.clock.now();
+    const stamp = now.toISOString();
+    if (alert.delivery_key) {
+      const seen = await findDelivery(db, alert.integration, alert.delivery_key);
+      if (seen) return { alert_id: seen.id, incident_id: seen.incident_id, outcome: 'duplicate', dedup_key: seen.dedup_key };
+    }
+    const record = async (incidentId: number | null, outcome: IngestResult['outcome']): Promise<IngestResult> => {
+      const alertId = await insertAlert(db, {
+        integration: alert.integration,
+        dedup_key: alert.dedup_key,
+        action: alert.action,
+        title: alert.title,
+        severity: alert.severity,
+        source: alert.source,
+        received_at: stamp,
+        incident_id: incidentId,
+        outcome,
+        delivery_key: alert.delivery_key,
+        payload: alert.raw,
+      });
+      return { alert_id: alertId, incident_id: incidentId, outcome, dedup_key: alert.dedup_key };
+    };
+    const actor = `integration:${alert.integration}`;
+    if (alert.action === 'test') return record(null, 'test');
+
+    const open = await findOpenByDedupKey(db, alert.dedup_key);
+    if (alert.action === 'trigger') {
+      if (open) {
+        await db
+          .updateTable('incidents')
+          .set((eb) => ({ alert_count: eb('alert_count', '+', 1), last_alert_at: stamp, updated_at: stamp }))
+          .where('id', '=', open.id)
+          .execute();
+        return record(open.id, 'attached');
+      }
+      const decision = routeAlert(this.policy, alert);
+      const since = new Date(now.getTime() - reopenWindowMs(this.policy)).toISOString();
+      const recent = await findRecentlyResolved(db, alert.dedup_key, since);
+      if (recent) {
+        const due = computeDueDates(now, this.policy.severities[recent.severity], this.policy.calendar);
+        const change = reopen(recent, now, actor, due, `"${alert.title}" fired again within the reopen window`);
+        await updateIncident(db, recent.id, { ...change.changes, reopen_count: recent.reopen_count + 1, last_alert_at: stamp, alert_count: recent.alert_count + 1 }, stamp);
+        await appendTimeline(db, recent.id, change.timeline);
+        return record(recent.id, 'reopened');
+      }
+      const startedAt = alert.occurred_at && alert.occurred_at.getTime() <= now.getTime() ? alert.occurred_at : now;
+      const id = await openIncident(
+        db,
+        this.policy,
+        {
+          title: alert.title,
+          severity: decision.severity,
+          started_at: startedAt,
+          dedup_key: alert.dedup_key,
+          integration: alert.integration,
+          route: decision.route.name,
+          source: alert.source,
+          details: alert.details,
+          links: alert.links,
+        },
+        now,
+        {
+          actor,
+          kind: 'opened',
+          message: `Opened from ${alert.integration} alert "${alert.title}" (route ${decision.route.name}, ${decision.severity})`,
+          data: { route: decision.route.name, notify: decision.route.notify, dedup_key: alert.dedup_key },
+        },
+      );
+      return record(id, 'opened');
+    }
+
+    if (!open) return record(null, 'ignored');
+    if (alert.action === 'acknowledge') {
+      if (open.status !== 'triggered') return record(open.id, 'ignored');
+      await this.applyTransition(db, open, 'acknowledge', now, actor, 'acknowledged by the source');
+      return record(open.id, 'acknowledged');
+    }
+    // resolve
+    if (!this.routeOf(open, alert).auto_resolve) {
+      await appendTimeline(db, open.id, [
+        { at: stamp, actor, kind: 'alert_resolved', message: 'The source reports the alert resolved; this route does not auto-resolve incidents' },
+      ]);
+      return record(open.id, 'ignored');
+    }
+    await this.applyTransition(db, open, 'resolve', now, actor, 'resolved by the source');
+    return record(open.id, 'resolved');
+  }
+
+  private async applyTransition(
+    db: Kysely<Database>,
+    incident: Incident,
+    action: 'acknowledge' | 'resolve',
+    now: Date,
+    actor: string,
+    note: string,
+  ): Promise<void> {
+    const result = transition(incident, action, now, actor, note);
+    await updateIncident(db, incident.id, result.changes, now.toISOString());
+    await appendTimeline(db, incident.id, result.timeline);
+  }
+
+  private routeOf(incident: Incident, alert: NormalizedAlert): RoutePolicy {
+    return this.policy.routes.find((r) => r.name === incident.route) ?? routeAlert(this.policy, alert).route;
+  }
+}
+
+function reopenWindowMs(policy: Policy): number {
+  return wallMs(policy.incidents.reopen_window);
+}
+
+function asStoreError(err: unknown): GuardiaError {
+  if (err instanceof GuardiaError) return err;
+  return new GuardiaError('store_unavailable', 'the alert could not be stored; retry later');
+}

@@ -1,0 +1,106 @@
+/**
+ * Opening the store: Kysely over embedded SQLite (better-sqlite3, WAL) by default, or PostgreSQL for high
+ * availability. Migrations run on open, so a fresh data directory or database is ready without a set-up step.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { GuardiaError } from '../shared/errors.js';
+import type { Dialect } from './migrations/helpers.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type { Dialect };
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Where the data lives, for messages (never includes a password). */
+  description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
+  url: string;
+  /** PostgreSQL only: the schema to use (created if missing); tests give each run its own. */
+  pgSchema?: string;
+  /** Run pending migrations (default true). */
+  migrate?: boolean;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/guardia.db';
+
+/** Opens (and migrates) the store named by a database URL. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const store = options.url.startsWith('postgres://') || options.url.startsWith('postgresql://')
+    ? await openPostgres(options.url, options.pgSchema)
+    : openSqlite(options.url);
+  if (options.migrate !== false) {
+    try {
+      await migrate(store);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
+}
+
+function openSqlite(url: string): Store {
+  if (!url.startsWith('sqlite:')) {
+    throw new GuardiaError(
+      'invalid_input',
+      `GUARDIA_DATABASE_URL must start with "sqlite:" or "postgres://", got "${redactUrl(url)}"`,
+    );
+  }
+  const file = url.slice('sqlite:'.length);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new BetterSqlite3(file);
+  // WAL + synchronous=NORMAL: a commit is in the WAL file before we answer, so it survives a kill -9 of the
+  // process (only an OS crash or power loss could drop the last transactions).
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
+}
+
+async function openPostgres(url: string, schema?: string): Promise<Store> {
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client that loses its server must not crash the process; the next query reports the failure.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', description: `PostgreSQL ${redactUrl(url)}`, close: () => db.destroy() };
+}
+
+async function migrate(store: Store): Promise<void> {
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new GuardiaError('store_unavailable', `migration ${failed} failed on ${store.description}: ${String(error)}`);
+  }
+}
+
+/** A database URL with any password replaced, safe to print. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,157 @@
+/**
+ * Incident persistence: rows in, rows out. No decisions here — services decide, this module does the I/O.
+ * Every function takes a Kysely handle, so callers choose whether it runs inside a transaction.
+ */
+import type { Kysely } from 'kysely';
+import type { IncidentState, IncidentStatus, TimelineEntry } from '../domain/incidents/incident.js';
+import type { Severity } from '../domain/policy/schema.js';
+import type { Database, IncidentEventRow, IncidentRow, NewIncidentRow } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+/** An incident as the services and the API see it (booleans and JSON decoded). */
+export interface Incident extends IncidentState {
+  title: string;
+  dedup_key: string | null;
+  integration: string | null;
+  route: string | null;
+  source: string | null;
+  alert_count: number;
+  last_alert_at: string | null;
+  reopen_count: number;
+  details: Record<string, unknown>;
+  links: { href: string; text?: string }[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TimelineEvent extends TimelineEntry {
+  id: number;
+  incident_id: number;
+}
+
+export function toIncident(row: IncidentRow): Incident {
+  return {
+    ...row,
+    status: row.status as IncidentStatus,
+    severity: row.severity as Severity,
+    ack_implied: row.ack_implied === 1,
+    mitigation_implied: row.mitigation_implied === 1,
+    alert_count: Number(row.alert_count),
+    reopen_count: Number(row.reopen_count),
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    links: JSON.parse(row.links) as { href: string; text?: string }[],
+  };
+}
+
+function toTimelineEvent(row: IncidentEventRow): TimelineEvent {
+  return { ...row, data: JSON.parse(row.data) as Record<string, unknown> };
+}
+
+/** Converts domain changes to column values. */
+export function toColumns(changes: Partial<Incident>): Partial<NewIncidentRow> {
+  const { ack_implied, mitigation_implied, details, links, id: _id, ...rest } = changes;
+  return {
+    ...rest,
+    ...(ack_implied === undefined ? {} : { ack_implied: ack_implied ? 1 : 0 }),
+    ...(mitigation_implied === undefined ? {} : { mitigation_implied: mitigation_implied ? 1 : 0 }),
+    ...(details === undefined ? {} : { details: JSON.stringify(details) }),
+    ...(links === undefined ? {} : { links: JSON.stringify(links) }),
+  };
+}
+
+export async function insertIncident(db: Db, row: NewIncidentRow): Promise<number> {
+  const { id } = await db.insertInto('incidents').values(row).returning('id').executeTakeFirstOrThrow();
+  return Number(id);
+}
+
+export async function updateIncident(db: Db, id: number, changes: Partial<Incident>, now: string): Promise<void> {
+  await db
+    .updateTable('incidents')
+    .set({ ...toColumns(changes), updated_at: now })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function getIncident(db: Db, id: number): Promise<Incident | undefined> {
+  const row = await db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toIncident(row);
+}
+
+export async function findOpenByDedupKey(db: Db, dedupKey: string): Promise<Incident | undefined> {
+  const row = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('dedup_key', '=', dedupKey)
+    .where('status', '<>', 'resolved')
+    .executeTakeFirst();
+  return row && toIncident(row);
+}
+
+/** The most recently resolved incident for a key resolved at or after `since` (for reopening). */
+export async function findRecentlyResolved(db: Db, dedupKey: string, since: string): Promise<Incident | undefined> {
+  const row = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('dedup_key', '=', dedupKey)
+    .where('status', '=', 'resolved')
+    .where('resolved_at', '>=', since)
+    .orderBy('resolved_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row && toIncident(row);
+}
+
+export interface ListIncidentsQuery {
+  status: 'open' | 'all' | IncidentStatus;
+  severity?: Severity;
+  /** Return incidents with id lower than this (keyset pagination, newest first). */
+  before?: number;
+  limit: number;
+}
+
+export async function listIncidents(db: Db, query: ListIncidentsQuery): Promise<Incident[]> {
+  let q = db.selectFrom('incidents').selectAll().orderBy('id', 'desc').limit(query.limit);
+  if (query.status === 'open') q = q.where('status', '<>', 'resolved');
+  else if (query.status !== 'all') q = q.where('status', '=', query.status);
+  if (query.severity) q = q.where('severity', '=', query.severity);
+  if (query.before !== undefined) q = q.where('id', '<', query.before);
+  return (await q.execute()).map(toIncident);
+}
+
+export async function appendTimeline(db: Db, incidentId: number, entries: TimelineEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insertInto('incident_events')
+    .values(
+      entries.map((e) => ({
+        incident_id: incidentId,
+        at: e.at,
+        actor: e.actor,
+        kind: e.kind,
+        message: e.message,
+        data: JSON.stringify(e.data ?? {}),
+      })),
+    )
+    .execute();
+}
+
+export async function getTimeline(db: Db, incidentId: number): Promise<TimelineEvent[]> {
+  const rows = await db
+    .selectFrom('incident_events')
+    .selectAll()
+    .where('incident_id', '=', incidentId)
+    .orderBy('id', 'asc')
+    .execute();
+  return rows.map(toTimelineEvent);
+}
+
+/** Counts of incidents by status and severity, for /metrics. */
+export async function countIncidents(db: Db): Promise<{ status: string; severity: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('incidents')
+    .select(['status', 'severity', (eb) => eb.fn.countAll().as('count')])
+    .groupBy(['status', 'severity'])
+    .execute();
+  return rows.map((r) => ({ status: r.status, severity: r.severity, count: Number(r.count) }));
+}

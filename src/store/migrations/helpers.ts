@@ -1,0 +1,9 @@
+// Helpers that let one migration file describe a table for both SQLite and PostgreSQL.
+import type { ColumnDataType } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The type of an auto-incrementing integer primary key on each dialect. */
+export function idColumn(dialect: Dialect): ColumnDataType {
+  return dialect === 'sqlite' ? 'integer' : 'serial';
+}

@@ -1,0 +1,23 @@
+/**
+ * The ordered list of migrations. Each is a module with `up(db, dialect)`; names sort in the order they run.
+ * Kept as static imports (not a folder scan) so the compiled build and the sources behave the same.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from './helpers.js';
+import * as m0001 from './0001_incidents.js';
+
+type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
+
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '0001_incidents': m0001,
+};
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return Object.fromEntries(
+        Object.entries(MIGRATIONS).map(([name, m]) => [name, { up: (db: Kysely<unknown>) => m.up(db, dialect) }]),
+      );
+    },
+  };
+}

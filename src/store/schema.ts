@@ -1,0 +1,84 @@
+/**
+ * Table types for Kysely. Timestamps are ISO-8601 UTC strings with milliseconds (fixed width, so they sort and
+ * compare as text on every dialect); booleans are 0/1 integers; JSON is text. One representation for SQLite and
+ * PostgreSQL keeps a single repository layer and a single test suite for both.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface IncidentTable {
+  id: Generated<number>;
+  title: string;
+  severity: string;
+  status: string;
+  dedup_key: string | null;
+  integration: string | null;
+  route: string | null;
+  source: string | null;
+  started_at: string;
+  ack_due_at: string;
+  mitigate_due_at: string;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  ack_implied: number;
+  mitigated_at: string | null;
+  mitigated_by: string | null;
+  mitigation_implied: number;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  alert_count: number;
+  last_alert_at: string | null;
+  reopen_count: number;
+  details: string;
+  links: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IncidentEventTable {
+  id: Generated<number>;
+  incident_id: number;
+  at: string;
+  actor: string;
+  kind: string;
+  message: string;
+  data: string;
+}
+
+export interface AlertTable {
+  id: Generated<number>;
+  integration: string;
+  dedup_key: string;
+  action: string;
+  title: string;
+  severity: string | null;
+  source: string | null;
+  received_at: string;
+  incident_id: number | null;
+  outcome: string;
+  delivery_key: string | null;
+  payload: string;
+}
+
+export interface ApiTokenTable {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface Database {
+  incidents: IncidentTable;
+  incident_events: IncidentEventTable;
+  alerts: AlertTable;
+  api_tokens: ApiTokenTable;
+}
+
+export type IncidentRow = Selectable<IncidentTable>;
+export type NewIncidentRow = Insertable<IncidentTable>;
+export type IncidentUpdate = Updateable<IncidentTable>;
+export type IncidentEventRow = Selectable<IncidentEventTable>;
+export type AlertRow = Selectable<AlertTable>;
+export type ApiTokenRow = Selectable<ApiTokenTable>;
