@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import type { IntegrationPolicy } from '../domain/policy/schema.js';
 import { GuardiaError } from '../shared/errors.js';
+import type { WorkflowRunRecord } from '../store/workflow-runs-repo.js';
 import type { NormalizedAlert } from './alert.js';
 
 export interface InboundRequest {
@@ -14,6 +15,13 @@ export interface InboundRequest {
   receivedAt: Date;
 }
 
+/** What one inbound request carries: alerts (any number, e.g. Alertmanager groups) and evidence records. */
+export interface ParsedDelivery {
+  alerts: NormalizedAlert[];
+  /** Completed CI runs to keep as evidence (GitHub workflow_run). */
+  workflowRuns?: WorkflowRunRecord[];
+}
+
 export interface IngestAdapter {
   /** The integration `type` in the policy. */
   type: string;
@@ -21,8 +29,8 @@ export interface IngestAdapter {
   description: string;
   /** Throws `unauthenticated` unless the request proves knowledge of `secret`. Runs on raw bytes. */
   authenticate(request: InboundRequest, secret: string): void;
-  /** Parses the (authenticated) body into zero or more alerts; throws `invalid_input` naming the problem. */
-  parse(request: InboundRequest, integration: IntegrationPolicy): NormalizedAlert[];
+  /** Parses the (authenticated) body into alerts and records; throws `invalid_input` naming the problem. */
+  parse(request: InboundRequest, integration: IntegrationPolicy): ParsedDelivery;
 }
 
 /** Constant-time string comparison that does not leak the length of the expected value. */
@@ -64,4 +72,9 @@ export function parseJsonBody(request: InboundRequest): unknown {
 /** A short stable hash, for dedup keys derived from content. */
 export function shortHash(...parts: string[]): string {
   return crypto.createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+}
+
+/** Shortens a provider's text to `max` characters (titles are capped; a long message must not be refused). */
+export function clip(text: string, max = 1024): string {
+  return text.length <= max ? text : text.slice(0, max - 1) + '…';
 }

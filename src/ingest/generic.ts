@@ -43,8 +43,9 @@ export const genericAdapter: IngestAdapter = {
     if (body.severity !== undefined && severity === null) {
       parseOrThrow(z.object({ severity: z.enum(['sev1', 'sev2', 'sev3', ...Object.keys(DEFAULT_SEVERITIES), ...Object.keys(integration.severity_map)]) }), body);
     }
-    return [
-      {
+    return {
+      alerts: [
+        {
         integration: integration.name,
         action: body.status === 'resolved' ? 'resolve' : 'trigger',
         dedup_key: body.dedup_key ?? `generic:${shortHash(body.source ?? '', body.title)}`,
@@ -56,7 +57,8 @@ export const genericAdapter: IngestAdapter = {
         occurred_at: body.occurred_at ? new Date(body.occurred_at) : null,
         delivery_key: null,
         raw: request.rawBody.toString('utf8'),
-      },
-    ];
+        },
+      ],
+    };
   },
 };

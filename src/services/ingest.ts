@@ -9,6 +9,7 @@ import { wallMs } from '../domain/policy/duration.js';
 import type { Policy, RoutePolicy } from '../domain/policy/schema.js';
 import { routeAlert } from '../domain/routing/route.js';
 import { computeDueDates } from '../domain/sla/clocks.js';
+import type { ParsedDelivery } from '../ingest/adapter.js';
 import type { IngestResult, NormalizedAlert } from '../ingest/alert.js';
 import type { Clock } from '../shared/clock.js';
 import { GuardiaError } from '../shared/errors.js';
@@ -22,6 +23,7 @@ import {
   type Incident,
 } from '../store/incidents-repo.js';
 import type { Database } from '../store/schema.js';
+import { upsertWorkflowRun } from '../store/workflow-runs-repo.js';
 import { isUniqueViolation, openIncident } from './incidents.js';
 
 export interface IngestObserver {
@@ -29,8 +31,8 @@ export interface IngestObserver {
 }
 
 interface Pending {
-  alert: NormalizedAlert;
-  resolve(result: IngestResult): void;
+  delivery: ParsedDelivery;
+  resolve(results: IngestResult[]): void;
   reject(err: unknown): void;
 }
 
@@ -49,9 +51,18 @@ export class IngestService {
   ) {}
 
   /** Stores the alert and applies it to its incident; resolves once both are committed. */
-  accept(alert: NormalizedAlert): Promise<IngestResult> {
+  async accept(alert: NormalizedAlert): Promise<IngestResult> {
+    const [result] = await this.acceptDelivery({ alerts: [alert] });
+    return result!;
+  }
+
+  /**
+   * Stores everything one inbound request carried — its alerts and workflow-run records — in one transaction,
+   * and resolves with one result per alert once it is committed.
+   */
+  acceptDelivery(delivery: ParsedDelivery): Promise<IngestResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ alert, resolve, reject });
+      this.queue.push({ delivery, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -68,11 +79,11 @@ export class IngestService {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
-    let results: IngestResult[];
+    let results: IngestResult[][];
     try {
       results = await this.store.db.transaction().execute(async (trx) => {
-        const out: IngestResult[] = [];
-        for (const item of batch) out.push(await this.apply(trx, item.alert));
+        const out: IngestResult[][] = [];
+        for (const item of batch) out.push(await this.applyDelivery(trx, item.delivery));
         return out;
       });
     } catch {
@@ -85,8 +96,8 @@ export class IngestService {
 
   private async commitOne(item: Pending, attempt = 1): Promise<void> {
     try {
-      const result = await this.store.db.transaction().execute((trx) => this.apply(trx, item.alert));
-      this.settle(item, result);
+      const results = await this.store.db.transaction().execute((trx) => this.applyDelivery(trx, item.delivery));
+      this.settle(item, results);
     } catch (err) {
       // A unique violation means another writer got there first (same delivery, or the same dedup key opened
       // concurrently); applying again sees its row and attaches or answers "duplicate".
@@ -95,9 +106,17 @@ export class IngestService {
     }
   }
 
-  private settle(item: Pending, result: IngestResult): void {
-    this.observer?.alertIngested(item.alert.integration, result.outcome);
-    item.resolve(result);
+  private settle(item: Pending, results: IngestResult[]): void {
+    item.delivery.alerts.forEach((alert, i) => this.observer?.alertIngested(alert.integration, results[i]!.outcome));
+    item.resolve(results);
+  }
+
+  private async applyDelivery(db: Kysely<Database>, delivery: ParsedDelivery): Promise<IngestResult[]> {
+    const stamp = this.clock.now().toISOString();
+    for (const run of delivery.workflowRuns ?? []) await upsertWorkflowRun(db, run, stamp);
+    const results: IngestResult[] = [];
+    for (const alert of delivery.alerts) results.push(await this.apply(db, alert));
+    return results;
   }
 
   /** Applies one alert inside a transaction. */

@@ -69,11 +69,32 @@ export interface ApiTokenTable {
   revoked_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+export interface WorkflowRunTable {
+  id: Generated<number>;
+  repo: string;
+  run_id: string;
+  run_attempt: number;
+  run_number: number | null;
+  workflow_path: string;
+  workflow_name: string;
+  head_branch: string | null;
+  head_sha: string | null;
+  event: string | null;
+  status: string;
+  conclusion: string | null;
+  html_url: string | null;
+  run_started_at: string | null;
+  completed_at: string | null;
+  source: string;
+  recorded_at: string;
+}
+
 export interface Database {
   incidents: IncidentTable;
   incident_events: IncidentEventTable;
   alerts: AlertTable;
   api_tokens: ApiTokenTable;
+  workflow_runs: WorkflowRunTable;
 }
 
 export type IncidentRow = Selectable<IncidentTable>;
@@ -82,3 +103,4 @@ export type IncidentUpdate = Updateable<IncidentTable>;
 export type IncidentEventRow = Selectable<IncidentEventTable>;
 export type AlertRow = Selectable<AlertTable>;
 export type ApiTokenRow = Selectable<ApiTokenTable>;
+export type WorkflowRunRow = Selectable<WorkflowRunTable>;

@@ -85,7 +85,46 @@ incidents:
   reopen_window: 1h
 
 # Inbound integrations: POST /hooks/{name}. Each refuses everything while its secret variable is unset.
+# HMAC secrets verify a signature over the raw body; tokens are sent as "Authorization: Bearer <token>"
+# (or "?token=<token>" by senders that cannot set headers).
 integrations:
+  - name: sentry
+    type: sentry
+    secret: \${SENTRY_CLIENT_SECRET}
+    description: Sentry integration-platform webhooks (Sentry-Hook-Signature, HMAC-SHA256)
+  - name: sentry-legacy
+    type: sentry-legacy
+    secret: \${SENTRY_LEGACY_TOKEN}
+    description: Sentry legacy WebHooks plugin (no signature; token in the URL)
+  - name: uptime-kuma
+    type: uptime-kuma
+    secret: \${UPTIME_KUMA_TOKEN}
+    description: Uptime Kuma webhook notification
+  - name: uptimerobot
+    type: uptimerobot
+    secret: \${UPTIMEROBOT_TOKEN}
+    description: UptimeRobot webhook alert contact
+  - name: betterstack
+    type: betterstack
+    secret: \${BETTERSTACK_TOKEN}
+    description: Better Stack (Better Uptime) incident webhook
+  - name: github
+    type: github
+    secret: \${GITHUB_WEBHOOK_SECRET}
+    description: GitHub workflow_run webhooks (X-Hub-Signature-256)
+    workflows:
+      # A failed run pages (route "backup-smoke"); the next successful run resolves it.
+      alert_on_failure: [backup-restore-smoke.yml]
+      # Completed runs kept as weekly evidence. Names are workflow file names or workflow names.
+      record: [Test/Build, Real DB parity, backup-restore-smoke.yml]
+  - name: alertmanager
+    type: alertmanager
+    secret: \${ALERTMANAGER_TOKEN}
+    description: Prometheus Alertmanager webhook receiver (http_config bearer token)
+  - name: grafana
+    type: grafana
+    secret: \${GRAFANA_WEBHOOK_SECRET}
+    description: Grafana alerting webhook contact point (HMAC signature with timestamp)
   - name: generic
     type: generic
     secret: \${GENERIC_TOKEN}
@@ -95,10 +134,32 @@ integrations:
     secret: \${PAGERDUTY_ROUTING_KEY}
     description: PagerDuty Events API v2 compatible (POST /v2/enqueue, routing_key)
 
-# Alert channels. The first route that matches an alert decides its severity and who hears about it.
+# Alert channels (the runbook's): the first route that matches an alert decides its severity and who hears.
 routes:
+  - name: backup-smoke
+    description: DB backup smoke failures -> Ops email + issue tracker
+    match:
+      integration: github
+      dedup_key: "gh:*backup-restore-smoke.yml*"
+    default_severity: sev2
+    notify: [ops-email, issue-tracker]
+    auto_resolve: true
+  - name: uptime
+    description: Uptime monitor alerts -> Pager channel (the app is down -> Sev-1 outage)
+    match:
+      integration: [uptime-kuma, uptimerobot, betterstack]
+    severity: sev1
+    notify: [pager]
+    auto_resolve: true
+  - name: sentry
+    description: Sentry alerts -> Pager channel (Slack/Email)
+    match:
+      integration: [sentry, sentry-legacy]
+    default_severity: sev2
+    notify: [pager]
+    auto_resolve: true
   - name: pager
-    description: Every alert goes to the pager channel
+    description: Every other alert goes to the pager channel
     default_severity: sev2
     notify: [pager]
     auto_resolve: true

@@ -97,7 +97,27 @@ const escalationStepSchema = z.strictObject({
 });
 export type EscalationStep = z.output<typeof escalationStepSchema>;
 
-export const INTEGRATION_TYPES = ['generic', 'pagerduty'] as const;
+export const INTEGRATION_TYPES = [
+  'generic',
+  'pagerduty',
+  'sentry',
+  'sentry-legacy',
+  'uptime-kuma',
+  'uptimerobot',
+  'betterstack',
+  'github',
+  'alertmanager',
+  'grafana',
+] as const;
+export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
+
+/** GitHub Actions: which workflows page when they fail, and which are kept as evidence. */
+const githubWorkflowsSchema = z.strictObject({
+  /** A failed run raises an alert; the next successful run resolves it. File names or workflow names. */
+  alert_on_failure: z.array(z.string().min(1)).default(['backup-restore-smoke.yml']),
+  /** Every completed run is stored as a workflow-run record for the evidence ledger and the gate. */
+  record: z.array(z.string().min(1)).default(['Test/Build', 'Real DB parity', 'backup-restore-smoke.yml']),
+});
 const integrationSchema = z.strictObject({
   name: id,
   type: z.enum(INTEGRATION_TYPES, {
@@ -108,6 +128,8 @@ const integrationSchema = z.strictObject({
   description: z.string().optional(),
   /** Maps the source's own severity words (e.g. "critical", "warning") to sev1/2/3; adapters have defaults. */
   severity_map: z.record(z.string(), severitySchema).default({}),
+  /** type github only. */
+  workflows: githubWorkflowsSchema.optional(),
 });
 export type IntegrationPolicy = z.output<typeof integrationSchema>;
 
@@ -118,6 +140,8 @@ const routeSchema = z.strictObject({
     .strictObject({
       integration: z.union([id, z.array(id)]).optional(),
       dedup_key_prefix: z.string().optional(),
+      /** A glob over the dedup key: "*" matches any run of characters, e.g. "gh:*backup-restore-smoke.yml*". */
+      dedup_key: z.string().min(1).optional(),
       severity: z.union([severitySchema, z.array(severitySchema)]).optional(),
     })
     .default({}),
@@ -189,6 +213,14 @@ export const policySchema = z
         }),
       );
     }
+    policy.integrations.forEach((integration, i) => {
+      if (integration.workflows && integration.type !== 'github')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['integrations', i, 'workflows'],
+          message: `"workflows" applies to github integrations only, not ${integration.type}`,
+        });
+    });
     const integrations = new Set(policy.integrations.map((i) => i.name));
     policy.routes.forEach((route, r) => {
       const named = route.match.integration;

@@ -23,13 +23,20 @@ export function routeAlert(policy: Policy, alert: RoutableAlert): RouteDecision 
 }
 
 function matches(route: RoutePolicy, alert: RoutableAlert): boolean {
-  const { integration, dedup_key_prefix, severity } = route.match;
+  const { integration, dedup_key_prefix, dedup_key, severity } = route.match;
   if (integration !== undefined && !asList(integration).includes(alert.integration)) return false;
   if (dedup_key_prefix !== undefined && !alert.dedup_key.startsWith(dedup_key_prefix)) return false;
+  if (dedup_key !== undefined && !globToRegExp(dedup_key).test(alert.dedup_key)) return false;
   if (severity !== undefined && (alert.severity === null || !asList(severity).includes(alert.severity))) return false;
   return true;
 }
 
 function asList<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
+}
+
+/** "*" matches any run of characters; everything else is literal. */
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('.*')}$`);
 }

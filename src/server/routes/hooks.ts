@@ -37,9 +37,9 @@ export async function hookRoutes(app: FastifyInstance, services: AppServices): P
     if (!adapter) throw new GuardiaError('unknown_integration', `integration type "${integration.type}" has no adapter`);
     try {
       adapter.authenticate(req, requireSecret(integration));
-      const alerts = adapter.parse(req, integration);
-      const results = await Promise.all(alerts.map((alert) => services.ingest.accept(alert)));
-      return reply.status(202).send({ status: 'accepted', results });
+      const delivery = adapter.parse(req, integration);
+      const results = await services.ingest.acceptDelivery(delivery);
+      return reply.status(202).send({ status: 'accepted', results, workflow_runs: delivery.workflowRuns?.length ?? 0 });
     } catch (err) {
       services.metrics.alertRejected(integration.name, toGuardiaError(err).code);
       throw err;

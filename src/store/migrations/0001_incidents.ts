@@ -1,7 +1,7 @@
 // 0001: the core incident loop — incidents with SLA deadlines, their append-only timeline, every accepted alert
 // (raw payload kept), and hashed API tokens.
 import { sql, type Kysely } from 'kysely';
-import { idColumn, type Dialect } from './helpers.js';
+import { idColumn, idConstraints, type Dialect } from './helpers.js';
 
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await db.schema
@@ -81,8 +81,4 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('last_used_at', 'text')
     .addColumn('revoked_at', 'text')
     .execute();
-}
-
-function idConstraints<T extends { primaryKey(): T; autoIncrement(): T }>(c: T, dialect: Dialect): T {
-  return dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey();
 }

@@ -7,3 +7,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export function idColumn(dialect: Dialect): ColumnDataType {
   return dialect === 'sqlite' ? 'integer' : 'serial';
 }
+
+/** Primary key (and, on SQLite, AUTOINCREMENT so ids are never reused) for an id column. */
+export function idConstraints<T extends { primaryKey(): T; autoIncrement(): T }>(c: T, dialect: Dialect): T {
+  return dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey();
+}

@@ -5,11 +5,13 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from './helpers.js';
 import * as m0001 from './0001_incidents.js';
+import * as m0002 from './0002_workflow_runs.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001_incidents': m0001,
+  '0002_workflow_runs': m0002,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,53 @@
+/**
+ * Workflow-run records (evidence): written by the GitHub webhook adapter and the API poller, read by the
+ * evidence ledger and the release gate. Writing the same run twice is harmless: a row per (repo, run_id),
+ * replaced only by the same or a later attempt.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, WorkflowRunRow } from './schema.js';
+
+export interface WorkflowRunRecord {
+  repo: string;
+  run_id: string;
+  run_attempt: number;
+  run_number: number | null;
+  workflow_path: string;
+  workflow_name: string;
+  head_branch: string | null;
+  head_sha: string | null;
+  event: string | null;
+  status: string;
+  conclusion: string | null;
+  html_url: string | null;
+  run_started_at: string | null;
+  completed_at: string | null;
+  source: 'webhook' | 'api';
+}
+
+/** Inserts or updates a run; returns true when the stored row changed. */
+export async function upsertWorkflowRun(db: Kysely<Database>, run: WorkflowRunRecord, now: string): Promise<boolean> {
+  const existing = await db
+    .selectFrom('workflow_runs')
+    .select(['id', 'run_attempt', 'status', 'conclusion'])
+    .where('repo', '=', run.repo)
+    .where('run_id', '=', run.run_id)
+    .executeTakeFirst();
+  if (!existing) {
+    await db.insertInto('workflow_runs').values({ ...run, recorded_at: now }).execute();
+    return true;
+  }
+  if (run.run_attempt < existing.run_attempt) return false;
+  if (run.run_attempt === existing.run_attempt && run.status === existing.status && run.conclusion === existing.conclusion) return false;
+  await db.updateTable('workflow_runs').set({ ...run, recorded_at: now }).where('id', '=', existing.id).execute();
+  return true;
+}
+
+export async function listWorkflowRuns(
+  db: Kysely<Database>,
+  filter: { workflow_path?: string; repo?: string; limit?: number } = {},
+): Promise<WorkflowRunRow[]> {
+  let q = db.selectFrom('workflow_runs').selectAll().orderBy('completed_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100);
+  if (filter.workflow_path) q = q.where('workflow_path', '=', filter.workflow_path);
+  if (filter.repo) q = q.where('repo', '=', filter.repo);
+  return q.execute();
+}
