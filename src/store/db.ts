@@ -19,6 +19,8 @@ export interface Store {
   dialect: Dialect;
   /** Where the data lives, for messages (never includes a password). */
   description: string;
+  /** PostgreSQL schema the store lives in, when not the default search path. */
+  pgSchema?: string;
   close(): Promise<void>;
 }
 
@@ -88,11 +90,23 @@ async function openPostgres(url: string, schema?: string): Promise<Store> {
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', description: `PostgreSQL ${redactUrl(url)}`, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    description: `PostgreSQL ${redactUrl(url)}${schema ? ` (schema ${schema})` : ''}`,
+    ...(schema ? { pgSchema: schema } : {}),
+    close: () => db.destroy(),
+  };
 }
 
 async function migrate(store: Store): Promise<void> {
-  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+  // Naming the schema matters: Kysely looks for its migration tables by name, and would otherwise find another
+  // schema's tables on the same server.
+  const migrator = new Migrator({
+    db: store.db,
+    provider: migrationProvider(store.dialect),
+    ...(store.pgSchema ? { migrationTableSchema: store.pgSchema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
