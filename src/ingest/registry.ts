@@ -3,10 +3,16 @@
  * and its type in the policy schema's INTEGRATION_TYPES.
  */
 import type { IngestAdapter } from './adapter.js';
+import { alertmanagerAdapter } from './alertmanager.js';
 import { genericAdapter } from './generic.js';
+import { grafanaAdapter } from './grafana.js';
+import { githubAdapter } from './github.js';
 
 const ADAPTERS: Record<string, IngestAdapter> = {
+  [alertmanagerAdapter.type]: alertmanagerAdapter,
   [genericAdapter.type]: genericAdapter,
+  [grafanaAdapter.type]: grafanaAdapter,
+  [githubAdapter.type]: githubAdapter,
 };
 
 /** The adapter for a `/hooks/{name}` integration type; `pagerduty` is served by its own compatible route. */
