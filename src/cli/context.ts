@@ -3,6 +3,7 @@
  * Commands work directly on the store named by GUARDIA_DATABASE_URL (SQLite's WAL lets them run beside
  * a running server).
  */
+import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { loadPolicy } from '../domain/policy/load.js';
@@ -36,5 +37,13 @@ export async function withServices<T>(options: StoreOptions, fn: (services: AppS
 
 /** Who the CLI acts as on timelines: --as, else the operating-system user. */
 export function cliActor(as?: string): string {
-  return as ?? `cli:${process.env.USER ?? process.env.USERNAME ?? 'unknown'}`;
+  return as ?? `cli:${process.env.USER ?? process.env.USERNAME ?? safeUsername()}`;
+}
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }
