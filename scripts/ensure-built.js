@@ -16,8 +16,14 @@ function newestMtime(dir) {
 }
 
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
-const sources = Math.max(newestMtime('src'), fs.statSync('tsconfig.json').mtimeMs, fs.statSync('package-lock.json').mtimeMs);
+const sources = Math.max(
+  newestMtime('src'),
+  fs.statSync('tsconfig.json').mtimeMs,
+  fs.statSync('package-lock.json').mtimeMs,
+);
 if (sources > built) {
   process.stderr.write('Building Guardia (sources changed since the last build)…\n');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+    stdio: 'inherit',
+  });
 }

@@ -20,11 +20,17 @@ export interface StoreOptions {
 export function withStoreOptions(command: Command): Command {
   return command
     .option('--database <url>', 'database URL (default: $GUARDIA_DATABASE_URL or sqlite:./data/guardia.db)')
-    .option('--policy <file>', 'policy file (default: $GUARDIA_POLICY, ./guardia.yaml, or the built-in runbook)');
+    .option(
+      '--policy <file>',
+      'policy file (default: $GUARDIA_POLICY, ./guardia.yaml, or the built-in runbook)',
+    );
 }
 
 /** Runs `fn` with live services and closes the store afterwards, whatever happens. */
-export async function withServices<T>(options: StoreOptions, fn: (services: AppServices, config: Config) => Promise<T>): Promise<T> {
+export async function withServices<T>(
+  options: StoreOptions,
+  fn: (services: AppServices, config: Config) => Promise<T>,
+): Promise<T> {
   const config = loadConfig({ databaseUrl: options.database, policy: options.policy });
   const policy = loadPolicy({ path: config.policyPath });
   const store = await openStore({ url: config.databaseUrl });

@@ -23,7 +23,7 @@ export function registerIncidentCommands(program: Command): void {
       .option('--status <status>', 'open, all, triggered, acknowledged, mitigated or resolved', 'open')
       .option('--severity <sev>', 'sev1, sev2 or sev3')
       .option('--limit <n>', 'at most this many (1-500)', '50')
-      .option('--before <id>', 'page: incidents older than this id (the previous page\'s next_cursor)')
+      .option('--before <id>', "page: incidents older than this id (the previous page's next_cursor)")
       .option('--json', 'print as JSON', false),
   ).action(async (options: StoreOptions & JsonOption & Record<string, string | undefined>) => {
     const query = parseOrThrow(listQuerySchema, {
@@ -38,7 +38,10 @@ export function registerIncidentCommands(program: Command): void {
       const last = list[list.length - 1];
       const next_cursor = list.length === query.limit && last ? String(last.id) : null;
       if (options.json) return printJson({ incidents: list, next_cursor });
-      if (list.length === 0) return void process.stdout.write(`No ${query.status === 'all' ? '' : query.status + ' '}incidents.\n`);
+      if (list.length === 0)
+        return void process.stdout.write(
+          `No ${query.status === 'all' ? '' : query.status + ' '}incidents.\n`,
+        );
       process.stdout.write(`${'ID'.padStart(5)}  SEV   STATUS        ACK            MITIGATION     TITLE\n`);
       for (const i of list) {
         process.stdout.write(
@@ -50,7 +53,11 @@ export function registerIncidentCommands(program: Command): void {
   });
 
   withStoreOptions(
-    incidents.command('show').description('an incident with its SLA clocks and timeline').argument('<id>').option('--json', 'print as JSON', false),
+    incidents
+      .command('show')
+      .description('an incident with its SLA clocks and timeline')
+      .argument('<id>')
+      .option('--json', 'print as JSON', false),
   ).action(async (id: string, options: StoreOptions & JsonOption) => {
     const incidentId = parseId(id);
     await withServices(options, async (s) => {
@@ -59,7 +66,8 @@ export function registerIncidentCommands(program: Command): void {
       if (options.json) return printJson(presented);
       process.stdout.write(describeIncident(presented, s.clock.now()));
       process.stdout.write('\nTimeline:\n');
-      for (const e of presented.timeline) process.stdout.write(`  ${e.at}  ${e.actor.padEnd(22)}  ${e.message}\n`);
+      for (const e of presented.timeline)
+        process.stdout.write(`  ${e.at}  ${e.actor.padEnd(22)}  ${e.message}\n`);
     });
   });
 
@@ -73,23 +81,30 @@ export function registerIncidentCommands(program: Command): void {
       .option('--dedup-key <key>', 'group later alerts with this key into this incident')
       .option('--as <actor>', 'who declares (default: cli:$USER)')
       .option('--json', 'print as JSON', false),
-  ).action(async (options: StoreOptions & JsonOption & { title: string; severity: string; startedAt?: string; dedupKey?: string; as?: string }) => {
-    const body = parseOrThrow(declareBodySchema, {
-      title: options.title,
-      severity: options.severity,
-      started_at: options.startedAt,
-      dedup_key: options.dedupKey,
-    });
-    await withServices(options, async (s) => {
-      const incident = await s.incidents.declare(
-        { ...body, started_at: body.started_at ? new Date(body.started_at) : undefined },
-        cliActor(options.as),
-      );
-      const presented = presentIncident(incident, s.clock.now());
-      if (options.json) return printJson(presented);
-      process.stdout.write(`Declared incident ${incident.id}.\n` + describeIncident(presented, s.clock.now()));
-    });
-  });
+  ).action(
+    async (
+      options: StoreOptions &
+        JsonOption & { title: string; severity: string; startedAt?: string; dedupKey?: string; as?: string },
+    ) => {
+      const body = parseOrThrow(declareBodySchema, {
+        title: options.title,
+        severity: options.severity,
+        started_at: options.startedAt,
+        dedup_key: options.dedupKey,
+      });
+      await withServices(options, async (s) => {
+        const incident = await s.incidents.declare(
+          { ...body, started_at: body.started_at ? new Date(body.started_at) : undefined },
+          cliActor(options.as),
+        );
+        const presented = presentIncident(incident, s.clock.now());
+        if (options.json) return printJson(presented);
+        process.stdout.write(
+          `Declared incident ${incident.id}.\n` + describeIncident(presented, s.clock.now()),
+        );
+      });
+    },
+  );
 
   const verbs: [string, IncidentAction, string][] = [
     ['ack', 'acknowledge', 'acknowledge: someone is on it (stops the acknowledgement clock)'],
@@ -111,7 +126,9 @@ export function registerIncidentCommands(program: Command): void {
         const incident = await s.incidents.act(incidentId, action, cliActor(options.as), options.note);
         const presented = presentIncident(incident, s.clock.now());
         if (options.json) return printJson(presented);
-        process.stdout.write(`Incident ${incident.id} is now ${incident.status}.\n` + describeIncident(presented, s.clock.now()));
+        process.stdout.write(
+          `Incident ${incident.id} is now ${incident.status}.\n` + describeIncident(presented, s.clock.now()),
+        );
       });
     });
   }
@@ -141,7 +158,11 @@ function clockLine(c: Clock, now: Date): string {
 }
 
 function clockCell(c: Clock, now: Date): string {
-  const text = c.done_at ? c.state : c.state === 'breached' ? `BREACHED` : `due ${relative(new Date(c.due_at), now)}`;
+  const text = c.done_at
+    ? c.state
+    : c.state === 'breached'
+      ? `BREACHED`
+      : `due ${relative(new Date(c.due_at), now)}`;
   return text.padEnd(13);
 }
 
@@ -150,6 +171,13 @@ export function relative(at: Date, now: Date): string {
   const diff = at.getTime() - now.getTime();
   const abs = Math.abs(diff);
   const minutes = Math.round(abs / 60_000);
-  const text = minutes < 1 ? '<1m' : minutes < 60 ? `${minutes}m` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)}h ${minutes % 60}m` : `${Math.round(minutes / 1440)}d`;
+  const text =
+    minutes < 1
+      ? '<1m'
+      : minutes < 60
+        ? `${minutes}m`
+        : minutes < 48 * 60
+          ? `${Math.floor(minutes / 60)}h ${minutes % 60}m`
+          : `${Math.round(minutes / 1440)}d`;
   return diff >= 0 ? `in ${text}` : `${text} ago`;
 }

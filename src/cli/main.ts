@@ -12,7 +12,9 @@ import { reportCliError } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('guardia')
-    .description('Guardia runs your SRE runbook: alerts, incidents with SLA clocks, escalation, evidence, release gate.')
+    .description(
+      'Guardia runs your SRE runbook: alerts, incidents with SLA clocks, escalation, evidence, release gate.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServeCommand(program);

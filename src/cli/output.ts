@@ -11,7 +11,8 @@ export function reportCliError(err: unknown, json = process.argv.includes('--jso
     else {
       process.stderr.write(`guardia: ${err.message}\n`);
       const issues = (err.details as { issues?: { field: string; message: string }[] } | undefined)?.issues;
-      if (issues && issues.length > 1) for (const i of issues) process.stderr.write(`  - ${i.field}: ${i.message}\n`);
+      if (issues && issues.length > 1)
+        for (const i of issues) process.stderr.write(`  - ${i.field}: ${i.message}\n`);
     }
     return err.exitCode;
   }

@@ -19,16 +19,27 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'listen address (default: $GUARDIA_HOST or 127.0.0.1)')
     .option('--port <port>', 'listen port (default: $GUARDIA_PORT or 8080)')
     .option('--database <url>', 'database URL (default: $GUARDIA_DATABASE_URL or sqlite:./data/guardia.db)')
-    .option('--policy <file>', 'policy file (default: $GUARDIA_POLICY, ./guardia.yaml, or the built-in runbook)')
+    .option(
+      '--policy <file>',
+      'policy file (default: $GUARDIA_POLICY, ./guardia.yaml, or the built-in runbook)',
+    )
     .action(async (options: { host?: string; port?: string; database?: string; policy?: string }) => {
-      const config = loadConfig({ host: options.host, port: options.port, databaseUrl: options.database, policy: options.policy });
+      const config = loadConfig({
+        host: options.host,
+        port: options.port,
+        databaseUrl: options.database,
+        policy: options.policy,
+      });
       const policy = loadPolicy({ path: config.policyPath });
       loadSecretKey(config);
       const store = await openStore({ url: config.databaseUrl });
       const logger = pino({
         level: config.logLevel,
         base: { service: 'guardia' },
-        redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret'], censor: '[redacted]' },
+        redact: {
+          paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret'],
+          censor: '[redacted]',
+        },
       });
       const services = createServices(store, policy, systemClock);
       const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit });
@@ -49,7 +60,10 @@ export function registerServeCommand(program: Command): void {
       }
       const tokens = await services.tokens.list();
       if (!tokens.some((t) => t.revoked_at === null)) {
-        banner.push('', 'To log in to the API, create a token:  npx guardia tokens create --role admin --name <you>');
+        banner.push(
+          '',
+          'To log in to the API, create a token:  npx guardia tokens create --role admin --name <you>',
+        );
       }
       process.stderr.write(banner.join('\n') + '\n');
 

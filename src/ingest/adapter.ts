@@ -47,21 +47,31 @@ export function header(request: InboundRequest, name: string): string | undefine
 }
 
 /**
- * Bearer-token authentication, for senders that can set a header; `?token=` for those that cannot.
- * The query form is accepted because some monitors only let you configure a URL.
+ * Token authentication for senders without signatures: `Authorization: Bearer <token>` (any case), HTTP Basic
+ * with the token as password (Alertmanager's basic_auth; the user name is ignored), or `?token=<token>` for
+ * senders that can only be given a URL.
  */
 export function authenticateBearer(request: InboundRequest, secret: string): void {
-  const auth = header(request, 'authorization');
-  const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : request.query.token;
+  const auth = header(request, 'authorization')?.trim();
+  let given: string | undefined;
+  if (auth && /^bearer\s/i.test(auth)) given = auth.slice(6).trim();
+  else if (auth && /^basic\s/i.test(auth)) {
+    const decoded = Buffer.from(auth.slice(5).trim(), 'base64').toString('utf8');
+    given = decoded.includes(':') ? decoded.slice(decoded.indexOf(':') + 1) : undefined;
+  } else given = request.query.token;
   if (given === undefined || given === '') {
-    throw new GuardiaError('unauthenticated', 'missing token: send "Authorization: Bearer <token>" (or ?token=<token>)');
+    throw new GuardiaError(
+      'unauthenticated',
+      'missing token: send "Authorization: Bearer <token>" (or ?token=<token>)',
+    );
   }
   if (!safeEqual(given, secret)) throw new GuardiaError('unauthenticated', 'invalid token');
 }
 
 /** Parses a JSON body, reporting where it broke. */
 export function parseJsonBody(request: InboundRequest): unknown {
-  if (request.rawBody.length === 0) throw new GuardiaError('invalid_json', 'request body is empty; expected JSON');
+  if (request.rawBody.length === 0)
+    throw new GuardiaError('invalid_json', 'request body is empty; expected JSON');
   try {
     return JSON.parse(request.rawBody.toString('utf8'));
   } catch (err) {

@@ -26,14 +26,7 @@ export interface NormalizedAlert {
 
 /** What happened to an accepted alert. */
 export type IngestOutcome =
-  | 'opened'
-  | 'attached'
-  | 'reopened'
-  | 'acknowledged'
-  | 'resolved'
-  | 'ignored'
-  | 'duplicate'
-  | 'test';
+  'opened' | 'attached' | 'reopened' | 'acknowledged' | 'resolved' | 'ignored' | 'duplicate' | 'test';
 
 export interface IngestResult {
   alert_id: number | null;

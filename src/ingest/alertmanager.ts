@@ -30,7 +30,13 @@
 import { z } from 'zod';
 import type { IntegrationPolicy, Severity } from '../domain/policy/schema.js';
 import { parseOrThrow } from '../shared/validate.js';
-import { authenticateBearer, clip, parseJsonBody, type IngestAdapter, type InboundRequest } from './adapter.js';
+import {
+  authenticateBearer,
+  clip,
+  parseJsonBody,
+  type IngestAdapter,
+  type InboundRequest,
+} from './adapter.js';
 import type { NormalizedAlert } from './alert.js';
 import { mapSeverity } from './severity.js';
 
@@ -117,7 +123,12 @@ export function alertmanagerToAlert(
     },
     links: uniqueLinks([
       webLink(alert.generatorURL, 'Prometheus: alert expression'),
-      webLink(externalURL ? `${externalURL}/#/silences/new?filter=${encodeURIComponent(matchers(alert.labels))}` : undefined, 'Silence in Alertmanager'),
+      webLink(
+        externalURL
+          ? `${externalURL}/#/silences/new?filter=${encodeURIComponent(matchers(alert.labels))}`
+          : undefined,
+        'Silence in Alertmanager',
+      ),
       webLink(annotations.runbook_url, 'Runbook'),
     ]),
     occurred_at: realTime(alert.startsAt),
@@ -127,12 +138,18 @@ export function alertmanagerToAlert(
 }
 
 /** `labels.severity` through the policy's severity_map, then PROMETHEUS_SEVERITIES; unknown words → null. */
-export function mapSeverityOf(labels: Record<string, string>, integration: IntegrationPolicy): Severity | null {
+export function mapSeverityOf(
+  labels: Record<string, string>,
+  integration: IntegrationPolicy,
+): Severity | null {
   return mapSeverity(labels.severity, integration, PROMETHEUS_SEVERITIES);
 }
 
 /** summary, else title annotation, else "alertname on instance"; `what` names the sender when nothing else does. */
-export function prometheusTitle(alert: Pick<PrometheusAlert, 'labels' | 'annotations' | 'fingerprint'>, what: string): string {
+export function prometheusTitle(
+  alert: Pick<PrometheusAlert, 'labels' | 'annotations' | 'fingerprint'>,
+  what: string,
+): string {
   const annotations = alert.annotations ?? {};
   const text = nonEmpty(annotations.summary) ?? nonEmpty(annotations.title);
   if (text) return clip(text);
@@ -142,7 +159,10 @@ export function prometheusTitle(alert: Pick<PrometheusAlert, 'labels' | 'annotat
 }
 
 /** A link only when it is an absolute http(s) URL of sane length; anything else is dropped, not refused. */
-export function webLink(href: string | undefined | null, text: string): { href: string; text: string } | null {
+export function webLink(
+  href: string | undefined | null,
+  text: string,
+): { href: string; text: string } | null {
   if (!href || href.length > 2048) return null;
   try {
     const url = new URL(href);
@@ -153,7 +173,9 @@ export function webLink(href: string | undefined | null, text: string): { href: 
 }
 
 /** Drops the nulls and repeated hrefs, keeping the first text. */
-export function uniqueLinks(links: ({ href: string; text: string } | null)[]): { href: string; text: string }[] {
+export function uniqueLinks(
+  links: ({ href: string; text: string } | null)[],
+): { href: string; text: string }[] {
   const seen = new Set<string>();
   const out: { href: string; text: string }[] = [];
   for (const link of links) {
@@ -180,6 +202,8 @@ export function nonEmpty(value: string | undefined): string | undefined {
 
 /** The label set as an Alertmanager matcher list, `{alertname="X", instance="y"}`, as its UI's filter takes. */
 function matchers(labels: Record<string, string>): string {
-  const quoted = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  const quoted = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`,
+  );
   return `{${quoted.join(', ')}}`;
 }

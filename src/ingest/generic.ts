@@ -18,7 +18,12 @@ import { parseOrThrow } from '../shared/validate.js';
 import { authenticateBearer, parseJsonBody, shortHash, type IngestAdapter } from './adapter.js';
 import { mapSeverity } from './severity.js';
 
-const DEFAULT_SEVERITIES: Record<string, Severity> = { critical: 'sev1', error: 'sev2', warning: 'sev3', info: 'sev3' };
+const DEFAULT_SEVERITIES: Record<string, Severity> = {
+  critical: 'sev1',
+  error: 'sev2',
+  warning: 'sev3',
+  info: 'sev3',
+};
 
 const linkSchema = z.object({ href: z.string().min(1).max(2048), text: z.string().max(1024).optional() });
 
@@ -35,28 +40,40 @@ export const genericAlertSchema = z.object({
 
 export const genericAdapter: IngestAdapter = {
   type: 'generic',
-  description: 'Generic JSON (title, severity, dedup_key, status, source, details, links) with a bearer token',
+  description:
+    'Generic JSON (title, severity, dedup_key, status, source, details, links) with a bearer token',
   authenticate: authenticateBearer,
   parse(request, integration) {
     const body = parseOrThrow(genericAlertSchema, parseJsonBody(request));
     const severity = mapSeverity(body.severity, integration, DEFAULT_SEVERITIES);
     if (body.severity !== undefined && severity === null) {
-      parseOrThrow(z.object({ severity: z.enum(['sev1', 'sev2', 'sev3', ...Object.keys(DEFAULT_SEVERITIES), ...Object.keys(integration.severity_map)]) }), body);
+      parseOrThrow(
+        z.object({
+          severity: z.enum([
+            'sev1',
+            'sev2',
+            'sev3',
+            ...Object.keys(DEFAULT_SEVERITIES),
+            ...Object.keys(integration.severity_map),
+          ]),
+        }),
+        body,
+      );
     }
     return {
       alerts: [
         {
-        integration: integration.name,
-        action: body.status === 'resolved' ? 'resolve' : 'trigger',
-        dedup_key: body.dedup_key ?? `generic:${shortHash(body.source ?? '', body.title)}`,
-        title: body.title,
-        severity,
-        source: body.source ?? null,
-        details: body.details ?? {},
-        links: body.links ?? [],
-        occurred_at: body.occurred_at ? new Date(body.occurred_at) : null,
-        delivery_key: null,
-        raw: request.rawBody.toString('utf8'),
+          integration: integration.name,
+          action: body.status === 'resolved' ? 'resolve' : 'trigger',
+          dedup_key: body.dedup_key ?? `generic:${shortHash(body.source ?? '', body.title)}`,
+          title: body.title,
+          severity,
+          source: body.source ?? null,
+          details: body.details ?? {},
+          links: body.links ?? [],
+          occurred_at: body.occurred_at ? new Date(body.occurred_at) : null,
+          delivery_key: null,
+          raw: request.rawBody.toString('utf8'),
         },
       ],
     };

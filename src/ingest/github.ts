@@ -36,7 +36,14 @@ import type { IntegrationPolicy } from '../domain/policy/schema.js';
 import { GuardiaError, invalidInput } from '../shared/errors.js';
 import { parseOrThrow } from '../shared/validate.js';
 import type { WorkflowRunRecord } from '../store/workflow-runs-repo.js';
-import { clip, header, parseJsonBody, shortHash, type IngestAdapter, type ParsedDelivery } from './adapter.js';
+import {
+  clip,
+  header,
+  parseJsonBody,
+  shortHash,
+  type IngestAdapter,
+  type ParsedDelivery,
+} from './adapter.js';
 import type { NormalizedAlert } from './alert.js';
 
 /** The schema defaults of `integration.workflows` (src/domain/policy/schema.ts), used when the policy omits it. */
@@ -100,12 +107,18 @@ export function verifyGitHubSignature(rawBody: Buffer, signature: string | undef
   }
   const match = /^sha256=([0-9a-fA-F]{64})$/.exec(signature.trim());
   if (!match) {
-    throw new GuardiaError('unauthenticated', `malformed ${SIGNATURE_HEADER} header: expected "sha256=" followed by 64 hex digits`);
+    throw new GuardiaError(
+      'unauthenticated',
+      `malformed ${SIGNATURE_HEADER} header: expected "sha256=" followed by 64 hex digits`,
+    );
   }
   const given = Buffer.from(match[1]!, 'hex');
   const expected = crypto.createHmac('sha256', secret).update(rawBody).digest();
   if (!crypto.timingSafeEqual(given, expected)) {
-    throw new GuardiaError('unauthenticated', `invalid ${SIGNATURE_HEADER} signature: the body or the webhook secret does not match`);
+    throw new GuardiaError(
+      'unauthenticated',
+      `invalid ${SIGNATURE_HEADER} signature: the body or the webhook secret does not match`,
+    );
   }
 }
 
@@ -118,10 +131,14 @@ function fileName(path: string): string {
 
 /** Does a policy entry (file name, full path, or display name) name this run's workflow? */
 function names(entry: string, event: WorkflowRunEvent): boolean {
-  const paths = [event.workflow_run.path, event.workflow?.path].filter((p): p is string => typeof p === 'string' && p !== '');
+  const paths = [event.workflow_run.path, event.workflow?.path].filter(
+    (p): p is string => typeof p === 'string' && p !== '',
+  );
   if (paths.some((p) => p === entry || fileName(p) === entry)) return true;
   const wanted = entry.toLowerCase();
-  return [event.workflow_run.name, event.workflow?.name].some((n) => typeof n === 'string' && n.toLowerCase() === wanted);
+  return [event.workflow_run.name, event.workflow?.name].some(
+    (n) => typeof n === 'string' && n.toLowerCase() === wanted,
+  );
 }
 
 function dedupKey(repo: string, path: string, branch: string | null): string {
@@ -158,7 +175,13 @@ function verb(conclusion: string): string {
   return 'failed';
 }
 
-function toAlert(event: WorkflowRunEvent, conclusion: string, integration: IntegrationPolicy, deliveryKey: string, raw: string): NormalizedAlert {
+function toAlert(
+  event: WorkflowRunEvent,
+  conclusion: string,
+  integration: IntegrationPolicy,
+  deliveryKey: string,
+  raw: string,
+): NormalizedAlert {
   const run = event.workflow_run;
   const repo = event.repository.full_name;
   const branch = run.head_branch ?? '(no branch)';
@@ -184,7 +207,14 @@ function toAlert(event: WorkflowRunEvent, conclusion: string, integration: Integ
       ...(run.display_title === undefined ? {} : { display_title: clip(run.display_title) }),
       ...(run.actor?.login === undefined ? {} : { actor: clip(run.actor.login, 256) }),
     },
-    links: isLink ? [{ href: run.html_url, text: `GitHub Actions run${run.run_number === undefined ? '' : ` #${run.run_number}`}` }] : [],
+    links: isLink
+      ? [
+          {
+            href: run.html_url,
+            text: `GitHub Actions run${run.run_number === undefined ? '' : ` #${run.run_number}`}`,
+          },
+        ]
+      : [],
     occurred_at: new Date(run.updated_at),
     delivery_key: deliveryKey,
     raw,
@@ -194,14 +224,22 @@ function toAlert(event: WorkflowRunEvent, conclusion: string, integration: Integ
 /** GitHub `workflow_run` webhook adapter (policy integration type `github`). */
 export const githubAdapter: IngestAdapter = {
   type: 'github',
-  description: 'GitHub workflow_run webhooks (X-Hub-Signature-256): watched workflows recorded, failures page, success resolves',
+  description:
+    'GitHub workflow_run webhooks (X-Hub-Signature-256): watched workflows recorded, failures page, success resolves',
   authenticate(request, secret) {
     verifyGitHubSignature(request.rawBody, header(request, SIGNATURE_HEADER), secret);
   },
   parse(request, integration): ParsedDelivery {
     const eventName = header(request, EVENT_HEADER);
     if (eventName === undefined || eventName === '') {
-      throw invalidInput([{ field: EVENT_HEADER, message: `missing ${EVENT_HEADER} header`, expected: 'a GitHub event name', received: 'nothing' }]);
+      throw invalidInput([
+        {
+          field: EVENT_HEADER,
+          message: `missing ${EVENT_HEADER} header`,
+          expected: 'a GitHub event name',
+          received: 'nothing',
+        },
+      ]);
     }
     // ping (sent when the hook is created) and events Guardia does not use are accepted and dropped.
     if (eventName !== 'workflow_run') return { alerts: [] };
@@ -232,7 +270,9 @@ export const githubAdapter: IngestAdapter = {
     const alerts: NormalizedAlert[] = [];
     const conclusion = event.workflow_run.conclusion;
     if (alerting && conclusion !== null && (FAILING.has(conclusion) || conclusion === 'success')) {
-      alerts.push(toAlert(event, conclusion, integration, deliveryKey.trim(), request.rawBody.toString('utf8')));
+      alerts.push(
+        toAlert(event, conclusion, integration, deliveryKey.trim(), request.rawBody.toString('utf8')),
+      );
     }
     return { alerts, workflowRuns: [toRecord(event)] };
   },

@@ -41,7 +41,10 @@ import {
 } from './alertmanager.js';
 
 /** The documented default signature header, then grafana/alerting's own fallback name. */
-export const GRAFANA_SIGNATURE_HEADERS = ['x-grafana-alerting-signature', 'x-grafana-alert-signature'] as const;
+export const GRAFANA_SIGNATURE_HEADERS = [
+  'x-grafana-alerting-signature',
+  'x-grafana-alert-signature',
+] as const;
 export const GRAFANA_TIMESTAMP_HEADER = 'x-grafana-alerting-signature-timestamp';
 /** How far a signed timestamp may be from the time of receipt, either way. */
 export const GRAFANA_MAX_SKEW_MS = 5 * 60 * 1000;
@@ -76,7 +79,8 @@ type GrafanaBody = z.output<typeof grafanaBodySchema>;
 
 export const grafanaAdapter: IngestAdapter = {
   type: 'grafana',
-  description: 'Grafana Alerting webhook contact point with HMAC signature (X-Grafana-Alerting-Signature, optional timestamp)',
+  description:
+    'Grafana Alerting webhook contact point with HMAC signature (X-Grafana-Alerting-Signature, optional timestamp)',
   authenticate: authenticateGrafana,
   parse(request, integration) {
     const body = parseOrThrow(grafanaBodySchema, parseJsonBody(request));
@@ -120,11 +124,17 @@ export function authenticateGrafana(request: InboundRequest, secret: string): vo
     );
   }
   if (!/^[0-9a-fA-F]{64}$/.test(given)) {
-    throw new GuardiaError('unauthenticated', `malformed ${name} header: expected 64 hex characters (HMAC-SHA256), got ${given.length} characters`);
+    throw new GuardiaError(
+      'unauthenticated',
+      `malformed ${name} header: expected 64 hex characters (HMAC-SHA256), got ${given.length} characters`,
+    );
   }
   const timestamp = header(request, GRAFANA_TIMESTAMP_HEADER)?.trim();
   if (timestamp !== undefined && !/^\d{1,12}$/.test(timestamp)) {
-    throw new GuardiaError('unauthenticated', 'malformed X-Grafana-Alerting-Signature-Timestamp header: expected Unix time in seconds');
+    throw new GuardiaError(
+      'unauthenticated',
+      'malformed X-Grafana-Alerting-Signature-Timestamp header: expected Unix time in seconds',
+    );
   }
   const hmac = crypto.createHmac('sha256', secret);
   if (timestamp !== undefined) hmac.update(`${timestamp}:`);

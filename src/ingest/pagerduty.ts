@@ -12,7 +12,12 @@ import type { IntegrationPolicy, Severity } from '../domain/policy/schema.js';
 import type { NormalizedAlert } from './alert.js';
 import { mapSeverity } from './severity.js';
 
-const DEFAULT_SEVERITIES: Record<string, Severity> = { critical: 'sev1', error: 'sev2', warning: 'sev3', info: 'sev3' };
+const DEFAULT_SEVERITIES: Record<string, Severity> = {
+  critical: 'sev1',
+  error: 'sev2',
+  warning: 'sev3',
+  info: 'sev3',
+};
 const ACTIONS = ['trigger', 'acknowledge', 'resolve'] as const;
 const PD_SEVERITIES = ['critical', 'error', 'warning', 'info'];
 
@@ -39,13 +44,16 @@ export interface PagerDutyEvent {
 /** Validates an Events v2 body, returning PagerDuty-style error strings (empty when valid). */
 export function validatePagerDutyEvent(body: unknown): { event?: PagerDutyEvent; errors: string[] } {
   const errors: string[] = [];
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { errors: ['Event object must be a JSON object'] };
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return { errors: ['Event object must be a JSON object'] };
   const e = body as Record<string, unknown>;
   const str = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
   if (!str(e.routing_key)) errors.push("'routing_key' is missing or blank");
   if (!str(e.event_action)) errors.push("'event_action' is missing or blank");
   else if (!(ACTIONS as readonly string[]).includes(e.event_action))
-    errors.push("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')");
+    errors.push(
+      "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')",
+    );
   if (e.dedup_key !== undefined && (typeof e.dedup_key !== 'string' || e.dedup_key.length > 255))
     errors.push("'dedup_key' must be a string of at most 255 characters");
   if (e.event_action === 'acknowledge' || e.event_action === 'resolve') {
@@ -53,19 +61,27 @@ export function validatePagerDutyEvent(body: unknown): { event?: PagerDutyEvent;
   }
   if (e.event_action === 'trigger') {
     const p = e.payload;
-    if (p === null || typeof p !== 'object' || Array.isArray(p)) errors.push("'payload' is missing or not an object");
+    if (p === null || typeof p !== 'object' || Array.isArray(p))
+      errors.push("'payload' is missing or not an object");
     else {
       const payload = p as Record<string, unknown>;
       if (!str(payload.summary)) errors.push("'payload.summary' is missing or blank");
-      else if (payload.summary.length > 1024) errors.push("Length of 'payload.summary' is incorrect (should be at most 1024 characters)");
+      else if (payload.summary.length > 1024)
+        errors.push("Length of 'payload.summary' is incorrect (should be at most 1024 characters)");
       if (!str(payload.source)) errors.push("'payload.source' is missing or blank");
       if (!str(payload.severity)) errors.push("'payload.severity' is missing or blank");
       else if (!PD_SEVERITIES.includes(payload.severity))
-        errors.push("'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')");
-      if (payload.timestamp !== undefined && (typeof payload.timestamp !== 'string' || Number.isNaN(Date.parse(payload.timestamp))))
+        errors.push(
+          "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')",
+        );
+      if (
+        payload.timestamp !== undefined &&
+        (typeof payload.timestamp !== 'string' || Number.isNaN(Date.parse(payload.timestamp)))
+      )
         errors.push("'payload.timestamp' is invalid (must be an ISO-8601 timestamp)");
       for (const field of ['component', 'group', 'class'] as const) {
-        if (payload[field] !== undefined && typeof payload[field] !== 'string') errors.push(`'payload.${field}' must be a string`);
+        if (payload[field] !== undefined && typeof payload[field] !== 'string')
+          errors.push(`'payload.${field}' must be a string`);
       }
     }
   }
@@ -77,7 +93,11 @@ export function validatePagerDutyEvent(body: unknown): { event?: PagerDutyEvent;
 }
 
 /** Turns a valid event into Guardia's normalized alert. */
-export function pagerDutyToAlert(event: PagerDutyEvent, integration: IntegrationPolicy, raw: string): NormalizedAlert {
+export function pagerDutyToAlert(
+  event: PagerDutyEvent,
+  integration: IntegrationPolicy,
+  raw: string,
+): NormalizedAlert {
   const action = event.event_action;
   const dedupKey = event.dedup_key ?? crypto.randomUUID();
   const p = event.payload;
@@ -110,5 +130,8 @@ export function pagerDutyToAlert(event: PagerDutyEvent, integration: Integration
 }
 
 function isArrayOf(value: unknown, check: (item: Record<string, unknown>) => boolean): boolean {
-  return Array.isArray(value) && value.every((v) => v !== null && typeof v === 'object' && check(v as Record<string, unknown>));
+  return (
+    Array.isArray(value) &&
+    value.every((v) => v !== null && typeof v === 'object' && check(v as Record<string, unknown>))
+  );
 }

@@ -31,7 +31,14 @@ import { z } from 'zod';
 import type { IntegrationPolicy, Severity } from '../domain/policy/schema.js';
 import { GuardiaError } from '../shared/errors.js';
 import { parseOrThrow } from '../shared/validate.js';
-import { clip, header, parseJsonBody, shortHash, type IngestAdapter, type InboundRequest } from './adapter.js';
+import {
+  clip,
+  header,
+  parseJsonBody,
+  shortHash,
+  type IngestAdapter,
+  type InboundRequest,
+} from './adapter.js';
 import type { AlertAction, NormalizedAlert } from './alert.js';
 import { mapSeverity } from './severity.js';
 
@@ -50,9 +57,20 @@ export const SENTRY_DEFAULT_SEVERITIES: Record<string, Severity> = {
   debug: 'sev3',
 };
 
+/** Control characters (NUL above all: PostgreSQL text cannot hold it) have no place in an id or a key. */
+const NO_CONTROL = /^\P{Cc}*$/u;
+
+/** An event id (32 hex characters in practice); bounded because it goes into an indexed delivery key. */
+export const sentryEventIdSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(128)
+  .regex(NO_CONTROL, 'must not contain control characters');
+
 /** Sentry ids are decimal strings ("1170820242"); numbers are accepted too. Bounded: they go into indexed keys. */
 export const sentryIdSchema = z
-  .union([z.string().trim().min(1, 'must not be empty').max(128), z.number().int().nonnegative()])
+  .union([sentryEventIdSchema, z.number().int().nonnegative()])
   .transform(String);
 
 /** An optional text field: absent, null or a string (of any length — titles are clipped, never refused). */
@@ -61,9 +79,12 @@ export const optionalText = z.string().nullish();
 /** Event timestamps are float seconds since the epoch. */
 const optionalSeconds = z.number().nullish();
 
-/** Turns free text into a one-line title part; empty/whitespace counts as absent. */
+/**
+ * Turns free text into a one-line title part; empty/whitespace counts as absent. Control characters become
+ * spaces: a NUL in a title would make PostgreSQL refuse the row.
+ */
 export function textOrNull(value: string | null | undefined): string | null {
-  const text = value?.replace(/\s+/g, ' ').trim();
+  const text = value?.replace(/[\s\p{Cc}]+/gu, ' ').trim();
   return text ? text : null;
 }
 
@@ -73,7 +94,9 @@ export function sentryTitle(project: string | null, title: string): string {
 }
 
 /** Links to Sentry's pages; anything that is not a plain http(s) URL of sane length is dropped, not refused. */
-export function sentryLinks(...links: { href: string | null | undefined; text: string }[]): NormalizedAlert['links'] {
+export function sentryLinks(
+  ...links: { href: string | null | undefined; text: string }[]
+): NormalizedAlert['links'] {
   const out: NormalizedAlert['links'] = [];
   for (const { href, text } of links) {
     if (!href || href.length > 2048 || !/^https?:\/\//i.test(href)) continue;
@@ -96,11 +119,24 @@ export function sentryDate(iso: string | null | undefined, seconds?: number | nu
   return null;
 }
 
-/** A bounded piece of a delivery key: short values verbatim (readable), long ones hashed (indexed column). */
+/**
+ * A bounded piece of a delivery key: short printable values verbatim (readable), anything else hashed (the key
+ * goes into an indexed text column, which must not get 100 KB or a NUL).
+ */
 export function keyPart(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === '') return '-';
   const text = String(value);
-  return text.length <= 64 ? text : shortHash(text);
+  return /^[\x21-\x7e]{1,64}$/.test(text) ? text : shortHash(text);
+}
+
+/** The value at `path` in parsed JSON (the parsed schemas drop the fields they do not name). */
+export function rawAt(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
 }
 
 /**
@@ -112,7 +148,7 @@ export function pickDetails(source: unknown, keys: Record<string, string>): Reco
   if (source === null || typeof source !== 'object') return out;
   const record = source as Record<string, unknown>;
   for (const [from, to] of Object.entries(keys)) {
-    const value = record[from];
+    const value = Object.hasOwn(record, from) ? record[from] : undefined;
     if (typeof value === 'string') out[to] = clip(value);
     else if (typeof value === 'number' || typeof value === 'boolean') out[to] = value;
   }
@@ -121,13 +157,19 @@ export function pickDetails(source: unknown, keys: Record<string, string>): Reco
 
 /** The project slug from an event API URL: `…/api/0/projects/{org}/{project}/events/{id}/`. */
 function projectFromEventUrl(url: string | null | undefined): string | null {
-  const match = url ? /\/projects\/[^/]+\/([^/]+)\/events\//.exec(url) : null;
-  return match ? decodeURIComponent(match[1]!).slice(0, 128) : null;
+  const match = url && url.length <= 2048 ? /\/projects\/[^/]+\/([^/]+)\/events\//.exec(url) : null;
+  if (!match) return null;
+  try {
+    return textOrNull(decodeURIComponent(match[1]!))?.slice(0, 128) ?? null;
+  } catch {
+    return null; // a malformed %-escape: no project rather than a refused webhook
+  }
 }
 
 /** An event's web page is `…/issues/{id}/events/{event}/`; the issue's page is the part before `events/`. */
 function issuePageFromEventPage(url: string | null | undefined): string | null {
-  const match = url ? /^(https?:\/\/.+\/issues\/[^/]+\/)events\/[^/]+\/?$/i.exec(url) : null;
+  const match =
+    url && url.length <= 2048 ? /^(https?:\/\/.+\/issues\/[^/]+\/)events\/[^/]+\/?$/i.exec(url) : null;
   return match ? match[1]! : null;
 }
 
@@ -136,10 +178,11 @@ function issuePageFromEventPage(url: string | null | undefined): string | null {
 
 const actionSchema = z.object({ action: z.string().max(64) });
 
-const envelope = {
+/** The fields every Sentry webhook wraps its resource in (all optional here: only used for details). */
+const envelopeSchema = z.object({
   installation: z.object({ uuid: optionalText }).nullish(),
-  actor: z.object({ id: z.union([z.string(), z.number()]).nullish(), name: optionalText, type: optionalText }).nullish(),
-};
+  actor: z.object({ name: optionalText }).nullish(),
+});
 
 const issueBodySchema = z.object({
   action: z.string(),
@@ -158,7 +201,7 @@ const issueBodySchema = z.object({
       project: z.object({ slug: optionalText, name: optionalText }).nullish(),
     }),
   }),
-  ...envelope,
+  ...envelopeSchema.shape,
 });
 
 /** The event object of `event_alert` (data.event) and `error` (data.error) webhooks. */
@@ -178,16 +221,18 @@ const eventSchema = z.object({
 const eventAlertBodySchema = z.object({
   action: z.string(),
   data: z.object({
-    event: eventSchema.extend({ event_id: z.string().trim().min(1).max(128).nullish() }),
+    event: eventSchema.extend({ event_id: sentryEventIdSchema.nullish() }),
     triggered_rule: optionalText,
   }),
-  ...envelope,
+  ...envelopeSchema.shape,
 });
 
 const errorBodySchema = z.object({
   action: z.string(),
-  data: z.object({ error: eventSchema.extend({ event_id: z.string().trim().min(1, 'must not be empty').max(128) }) }),
-  ...envelope,
+  data: z.object({
+    error: eventSchema.extend({ event_id: sentryEventIdSchema }),
+  }),
+  ...envelopeSchema.shape,
 });
 
 const metricAlertBodySchema = z.object({
@@ -201,13 +246,15 @@ const metricAlertBodySchema = z.object({
       date_detected: optionalText,
       date_closed: optionalText,
       projects: z.array(z.string()).nullish(),
-      alert_rule: z.object({ id: sentryIdSchema.nullish(), name: optionalText, projects: z.array(z.string()).nullish() }).nullish(),
+      alert_rule: z
+        .object({ id: sentryIdSchema.nullish(), name: optionalText, projects: z.array(z.string()).nullish() })
+        .nullish(),
     }),
     description_title: optionalText,
     description_text: optionalText,
     web_url: optionalText,
   }),
-  ...envelope,
+  ...envelopeSchema.shape,
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -226,7 +273,7 @@ function alertBase(ctx: Context): Pick<NormalizedAlert, 'integration' | 'raw'> {
 }
 
 /** Who/what sent it, for the incident's details. */
-function envelopeDetails(ctx: Context, body: z.output<z.ZodObject<typeof envelope>>): Record<string, unknown> {
+function envelopeDetails(ctx: Context, body: z.output<typeof envelopeSchema>): Record<string, unknown> {
   return {
     sentry_resource: ctx.resource,
     sentry_action: ctx.action,
@@ -235,15 +282,23 @@ function envelopeDetails(ctx: Context, body: z.output<z.ZodObject<typeof envelop
   };
 }
 
-const ISSUE_ACTIONS: Record<string, AlertAction> = { created: 'trigger', unresolved: 'trigger', resolved: 'resolve' };
+// Maps, not object literals: the action and resource come from the body/header ("constructor" must not match).
+const ISSUE_ACTIONS = new Map<string, AlertAction>([
+  ['created', 'trigger'],
+  ['unresolved', 'trigger'],
+  ['resolved', 'resolve'],
+]);
 
 function parseIssue(ctx: Context): NormalizedAlert[] {
-  const action = ISSUE_ACTIONS[ctx.action];
+  const action = ISSUE_ACTIONS.get(ctx.action);
   if (!action) return []; // assigned, ignored, archived: a person is handling it in Sentry; nothing to page.
   const body = parseOrThrow(issueBodySchema, ctx.body);
   const issue = body.data.issue;
   const project = textOrNull(issue.project?.slug) ?? textOrNull(issue.project?.name);
-  const title = textOrNull(issue.title) ?? textOrNull(issue.culprit) ?? `Sentry issue ${issue.shortId ?? issue.id}`;
+  const title =
+    textOrNull(issue.title) ??
+    textOrNull(issue.culprit) ??
+    `Sentry issue ${textOrNull(issue.shortId)?.slice(0, 128) ?? issue.id}`;
   return [
     {
       ...alertBase(ctx),
@@ -255,7 +310,7 @@ function parseIssue(ctx: Context): NormalizedAlert[] {
       details: {
         ...envelopeDetails(ctx, body),
         issue_id: issue.id,
-        ...pickDetails(issue, {
+        ...pickDetails(rawAt(ctx.body, 'data', 'issue'), {
           shortId: 'short_id',
           level: 'level',
           status: 'status',
@@ -269,7 +324,10 @@ function parseIssue(ctx: Context): NormalizedAlert[] {
         }),
         ...(project ? { project } : {}),
       },
-      links: sentryLinks({ href: issue.web_url, text: 'Sentry issue' }, { href: issue.permalink, text: 'Sentry issue' }),
+      links: sentryLinks(
+        { href: issue.web_url, text: 'Sentry issue' },
+        { href: issue.permalink, text: 'Sentry issue' },
+      ),
       // A regression ("unresolved") starts when the issue was last seen, a new issue when it was first seen.
       occurred_at: sentryDate(ctx.action === 'unresolved' ? issue.lastSeen : issue.firstSeen),
       delivery_key: deliveryKeyIssue(ctx.action, issue.id, issue.status, issue.lastSeen),
@@ -283,7 +341,12 @@ function parseIssue(ctx: Context): NormalizedAlert[] {
  * reach the incident; so for those actions the issue's `lastSeen` is appended: a regression needs a new event,
  * which moves lastSeen, while a redelivery of the same notification carries the same value.
  */
-export function deliveryKeyIssue(action: string, id: string, status: string, lastSeen: string | null | undefined): string {
+export function deliveryKeyIssue(
+  action: string,
+  id: string,
+  status: string,
+  lastSeen: string | null | undefined,
+): string {
   const base = `issue:${action}:${keyPart(id)}:${keyPart(status)}`;
   return action === 'created' ? base : `${base}:${keyPart(lastSeen)}`;
 }
@@ -292,11 +355,15 @@ export function deliveryKeyIssue(action: string, id: string, status: string, las
 function parseEvent(
   ctx: Context,
   event: z.output<typeof eventSchema> & { event_id?: string | null },
+  rawEvent: unknown,
   details: Record<string, unknown>,
 ): NormalizedAlert {
   const project = projectFromEventUrl(event.url);
   const title =
-    textOrNull(event.title) ?? textOrNull(event.message) ?? textOrNull(event.culprit) ?? `Sentry issue ${event.issue_id}`;
+    textOrNull(event.title) ??
+    textOrNull(event.message) ??
+    textOrNull(event.culprit) ??
+    `Sentry issue ${event.issue_id}`;
   const issuePage = issuePageFromEventPage(event.web_url);
   return {
     ...alertBase(ctx),
@@ -309,10 +376,18 @@ function parseEvent(
       ...details,
       issue_id: event.issue_id,
       ...(event.event_id ? { event_id: event.event_id } : {}),
-      ...pickDetails(event, { level: 'level', culprit: 'culprit', platform: 'platform', environment: 'environment' }),
+      ...pickDetails(rawEvent, {
+        level: 'level',
+        culprit: 'culprit',
+        platform: 'platform',
+        environment: 'environment',
+      }),
       ...(project ? { project } : {}),
     },
-    links: sentryLinks({ href: issuePage, text: 'Sentry issue' }, { href: event.web_url, text: 'Sentry event' }),
+    links: sentryLinks(
+      { href: issuePage, text: 'Sentry issue' },
+      { href: event.web_url, text: 'Sentry event' },
+    ),
     occurred_at: sentryDate(event.datetime, event.timestamp),
     // The event id is unique per event: a redelivery repeats it, a new event (or a new firing) does not. Without
     // one (not seen in practice) the body itself is the only identity there is.
@@ -324,7 +399,10 @@ function parseEventAlert(ctx: Context): NormalizedAlert[] {
   if (ctx.action !== 'triggered') return [];
   const body = parseOrThrow(eventAlertBodySchema, ctx.body);
   const rule = textOrNull(body.data.triggered_rule);
-  const alert = parseEvent(ctx, body.data.event, { ...envelopeDetails(ctx, body), ...(rule ? { triggered_rule: clip(rule) } : {}) });
+  const alert = parseEvent(ctx, body.data.event, rawAt(ctx.body, 'data', 'event'), {
+    ...envelopeDetails(ctx, body),
+    ...(rule ? { triggered_rule: clip(rule) } : {}),
+  });
   // Two rules firing on one event are two notifications; they still belong to one incident.
   if (rule) alert.delivery_key = `${alert.delivery_key}:${shortHash(rule)}`;
   return [alert];
@@ -333,13 +411,17 @@ function parseEventAlert(ctx: Context): NormalizedAlert[] {
 function parseError(ctx: Context): NormalizedAlert[] {
   if (ctx.action !== 'created') return [];
   const body = parseOrThrow(errorBodySchema, ctx.body);
-  return [parseEvent(ctx, body.data.error, envelopeDetails(ctx, body))];
+  return [parseEvent(ctx, body.data.error, rawAt(ctx.body, 'data', 'error'), envelopeDetails(ctx, body))];
 }
 
-const METRIC_ACTIONS: Record<string, AlertAction> = { critical: 'trigger', warning: 'trigger', resolved: 'resolve' };
+const METRIC_ACTIONS = new Map<string, AlertAction>([
+  ['critical', 'trigger'],
+  ['warning', 'trigger'],
+  ['resolved', 'resolve'],
+]);
 
 function parseMetricAlert(ctx: Context): NormalizedAlert[] {
-  const action = METRIC_ACTIONS[ctx.action];
+  const action = METRIC_ACTIONS.get(ctx.action);
   if (!action) return [];
   const body = parseOrThrow(metricAlertBodySchema, ctx.body);
   const { metric_alert: incident, description_title, description_text, web_url } = body.data;
@@ -383,19 +465,25 @@ function parseMetricAlert(ctx: Context): NormalizedAlert[] {
  */
 export function deliveryKeyMetric(
   action: string,
-  incident: { id: string; status?: number | string | null; date_closed?: string | null; date_detected?: string | null; date_started?: string | null },
+  incident: {
+    id: string;
+    status?: number | string | null;
+    date_closed?: string | null;
+    date_detected?: string | null;
+    date_started?: string | null;
+  },
   description: string | null | undefined,
 ): string {
   const date = incident.date_closed ?? incident.date_detected ?? incident.date_started;
   return `metric_alert:${action}:${keyPart(incident.id)}:${keyPart(incident.status)}:${keyPart(date)}:${shortHash(description ?? '')}`;
 }
 
-const RESOURCES: Record<string, (ctx: Context) => NormalizedAlert[]> = {
-  issue: parseIssue,
-  event_alert: parseEventAlert,
-  metric_alert: parseMetricAlert,
-  error: parseError,
-};
+const RESOURCES = new Map<string, (ctx: Context) => NormalizedAlert[]>([
+  ['issue', parseIssue],
+  ['event_alert', parseEventAlert],
+  ['metric_alert', parseMetricAlert],
+  ['error', parseError],
+]);
 
 /** Verifies `Sentry-Hook-Signature` (hex HMAC-SHA256 of the raw body under the client secret). */
 export function verifySentrySignature(request: InboundRequest, secret: string): void {
@@ -436,7 +524,7 @@ export const sentryAdapter: IngestAdapter = {
         'missing Sentry-Hook-Resource header: expected issue, event_alert, metric_alert or error (Sentry sends it with every webhook)',
       );
     }
-    const handler = RESOURCES[resourceHeader];
+    const handler = RESOURCES.get(resourceHeader);
     if (!handler) return { alerts: [] }; // installation, comment, seer, …: subscribed but not alerting.
     const { action } = parseOrThrow(actionSchema, body);
     return { alerts: handler({ request, integration, resource: resourceHeader, action, body }) };

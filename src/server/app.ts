@@ -43,7 +43,12 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
     const route = request.routeOptions.url ?? 'unmatched';
     services.metrics.httpResponses.inc({ method: request.method, route, status: String(reply.statusCode) });
     request.log.info(
-      { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        method: request.method,
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
       'request',
     );
   });
@@ -55,7 +60,10 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
     return reply.status(error.httpStatus).send(error.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
-    const error = new GuardiaError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
+    const error = new GuardiaError(
+      'not_found',
+      `no route for ${request.method} ${request.url.split('?')[0]}`,
+    );
     return reply.status(404).send(error.toJSON());
   });
 

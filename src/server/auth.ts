@@ -16,13 +16,21 @@ declare module 'fastify' {
 export function requireRole(tokens: TokenService, role: Role): preHandlerHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const auth = request.headers.authorization;
-    if (!auth) throw new GuardiaError('unauthenticated', 'missing API token: send "Authorization: Bearer <token>" (create one with `guardia tokens create`)');
+    if (!auth)
+      throw new GuardiaError(
+        'unauthenticated',
+        'missing API token: send "Authorization: Bearer <token>" (create one with `guardia tokens create`)',
+      );
     const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (!match) throw new GuardiaError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');
+    if (!match)
+      throw new GuardiaError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');
     const identity = await tokens.verify(match[1]!);
     if (!identity) throw new GuardiaError('unauthenticated', 'invalid or revoked API token');
     if (!roleAllows(identity.role, role)) {
-      throw new GuardiaError('forbidden', `this needs the ${role} role; token "${identity.name}" has ${identity.role}`);
+      throw new GuardiaError(
+        'forbidden',
+        `this needs the ${role} role; token "${identity.name}" has ${identity.role}`,
+      );
     }
     request.identity = identity;
   };

@@ -21,7 +21,12 @@ export interface AppServices {
   metrics: Metrics;
 }
 
-export function createServices(store: Store, policy: Policy, clock: Clock, env: NodeJS.ProcessEnv = process.env): AppServices {
+export function createServices(
+  store: Store,
+  policy: Policy,
+  clock: Clock,
+  env: NodeJS.ProcessEnv = process.env,
+): AppServices {
   const metrics = new Metrics(store);
   return {
     store,

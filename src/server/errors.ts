@@ -4,7 +4,23 @@
  */
 import { GuardiaError } from '../shared/errors.js';
 
-const STORE_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY']);
+const STORE_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+  'SQLITE_BUSY',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+]);
 
 /** Maps any error to a GuardiaError. */
 export function toGuardiaError(err: unknown): GuardiaError {
@@ -14,18 +30,25 @@ export function toGuardiaError(err: unknown): GuardiaError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new GuardiaError('payload_too_large', e.message ?? 'request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GuardiaError('unsupported_media_type', `${e.message ?? 'unsupported media type'}; send application/json`);
+      return new GuardiaError(
+        'unsupported_media_type',
+        `${e.message ?? 'unsupported media type'}; send application/json`,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new GuardiaError('invalid_json', 'request body is empty; expected JSON');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new GuardiaError('invalid_json', `request body is not valid JSON: ${e.message ?? ''}`);
   }
-  if (e.code && STORE_DOWN.has(e.code)) return new GuardiaError('store_unavailable', 'the store is unavailable; retry later');
+  if (e.code && STORE_DOWN.has(e.code))
+    return new GuardiaError('store_unavailable', 'the store is unavailable; retry later');
   if (err instanceof SyntaxError && e.statusCode === 400) {
     return new GuardiaError('invalid_json', `request body is not valid JSON: ${err.message}`);
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new GuardiaError(e.statusCode === 413 ? 'payload_too_large' : 'invalid_input', e.message ?? 'bad request');
+    return new GuardiaError(
+      e.statusCode === 413 ? 'payload_too_large' : 'invalid_input',
+      e.message ?? 'bad request',
+    );
   }
   return new GuardiaError('internal', 'internal error; see the server log for this request id');
 }

@@ -40,7 +40,8 @@ export class Metrics implements IngestObserver {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const row of await countIncidents(store.db)) this.set({ status: row.status, severity: row.severity }, row.count);
+        for (const row of await countIncidents(store.db))
+          this.set({ status: row.status, severity: row.severity }, row.count);
       },
     });
   }

@@ -38,5 +38,12 @@ export function presentIncident(incident: Incident, now: Date) {
 export type PresentedIncident = ReturnType<typeof presentIncident>;
 
 export function presentTimeline(events: TimelineEvent[]) {
-  return events.map((e) => ({ id: e.id, at: e.at, actor: e.actor, kind: e.kind, message: e.message, data: e.data }));
+  return events.map((e) => ({
+    id: e.id,
+    at: e.at,
+    actor: e.actor,
+    kind: e.kind,
+    message: e.message,
+    data: e.data,
+  }));
 }

@@ -8,6 +8,7 @@ import type { Policy, Severity } from '../domain/policy/schema.js';
 import { computeDueDates } from '../domain/sla/clocks.js';
 import type { Clock } from '../shared/clock.js';
 import { GuardiaError } from '../shared/errors.js';
+import { cleanText } from '../shared/text.js';
 import type { Store } from '../store/db.js';
 import {
   appendTimeline,
@@ -100,7 +101,9 @@ export class IncidentService {
     const startedAt = input.started_at ?? now;
     if (startedAt.getTime() > now.getTime() + 60_000) {
       throw new GuardiaError('invalid_input', 'started_at is in the future', {
-        issues: [{ field: 'started_at', message: 'must not be in the future', received: startedAt.toISOString() }],
+        issues: [
+          { field: 'started_at', message: 'must not be in the future', received: startedAt.toISOString() },
+        ],
       });
     }
     const id = await this.store.db.transaction().execute(async (trx) => {
@@ -112,7 +115,7 @@ export class IncidentService {
             title: input.title,
             severity: input.severity,
             started_at: startedAt,
-            dedup_key: input.dedup_key ?? null,
+            dedup_key: input.dedup_key === undefined ? null : cleanText(input.dedup_key),
             integration: null,
             route: null,
             source: 'declared',

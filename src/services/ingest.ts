@@ -3,6 +3,7 @@
  * its alert is committed. Alerts arriving together are committed together (group commit): one transaction per
  * batch instead of one per alert is what lets a single SQLite file take thousands of alerts a second.
  */
+import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { reopen, transition } from '../domain/incidents/incident.js';
 import { wallMs } from '../domain/policy/duration.js';
@@ -13,6 +14,7 @@ import type { ParsedDelivery } from '../ingest/adapter.js';
 import type { IngestResult, NormalizedAlert } from '../ingest/alert.js';
 import type { Clock } from '../shared/clock.js';
 import { GuardiaError } from '../shared/errors.js';
+import { cleanText } from '../shared/text.js';
 import { findDelivery, insertAlert } from '../store/alerts-repo.js';
 import type { Store } from '../store/db.js';
 import {
@@ -96,7 +98,9 @@ export class IngestService {
 
   private async commitOne(item: Pending, attempt = 1): Promise<void> {
     try {
-      const results = await this.store.db.transaction().execute((trx) => this.applyDelivery(trx, item.delivery));
+      const results = await this.store.db
+        .transaction()
+        .execute((trx) => this.applyDelivery(trx, item.delivery));
       this.settle(item, results);
     } catch (err) {
       // A unique violation means another writer got there first (same delivery, or the same dedup key opened
@@ -107,7 +111,9 @@ export class IngestService {
   }
 
   private settle(item: Pending, results: IngestResult[]): void {
-    item.delivery.alerts.forEach((alert, i) => this.observer?.alertIngested(alert.integration, results[i]!.outcome));
+    item.delivery.alerts.forEach((alert, i) =>
+      this.observer?.alertIngested(alert.integration, results[i]!.outcome),
+    );
     item.resolve(results);
   }
 
@@ -120,14 +126,30 @@ export class IngestService {
   }
 
   /** Applies one alert inside a transaction. */
-  private async apply(db: Kysely<Database>, alert: NormalizedAlert): Promise<IngestResult> {
+  private async apply(db: Kysely<Database>, input: NormalizedAlert): Promise<IngestResult> {
+    // Keys are looked up as well as stored, so they are cleaned before the first query sees them.
+    // Long keys are shortened to a prefix plus a hash: they are indexed, and PostgreSQL limits index entries.
+    const alert = {
+      ...input,
+      dedup_key: boundKey(cleanText(input.dedup_key)),
+      delivery_key: input.delivery_key === null ? null : boundKey(cleanText(input.delivery_key)),
+    };
     const now = this.clock.now();
     const stamp = now.toISOString();
     if (alert.delivery_key) {
       const seen = await findDelivery(db, alert.integration, alert.delivery_key);
-      if (seen) return { alert_id: seen.id, incident_id: seen.incident_id, outcome: 'duplicate', dedup_key: seen.dedup_key };
+      if (seen)
+        return {
+          alert_id: seen.id,
+          incident_id: seen.incident_id,
+          outcome: 'duplicate',
+          dedup_key: seen.dedup_key,
+        };
     }
-    const record = async (incidentId: number | null, outcome: IngestResult['outcome']): Promise<IngestResult> => {
+    const record = async (
+      incidentId: number | null,
+      outcome: IngestResult['outcome'],
+    ): Promise<IngestResult> => {
       const alertId = await insertAlert(db, {
         integration: alert.integration,
         dedup_key: alert.dedup_key,
@@ -161,12 +183,29 @@ export class IngestService {
       const recent = await findRecentlyResolved(db, alert.dedup_key, since);
       if (recent) {
         const due = computeDueDates(now, this.policy.severities[recent.severity], this.policy.calendar);
-        const change = reopen(recent, now, actor, due, `"${alert.title}" fired again within the reopen window`);
-        await updateIncident(db, recent.id, { ...change.changes, reopen_count: recent.reopen_count + 1, last_alert_at: stamp, alert_count: recent.alert_count + 1 }, stamp);
+        const change = reopen(
+          recent,
+          now,
+          actor,
+          due,
+          `"${alert.title}" fired again within the reopen window`,
+        );
+        await updateIncident(
+          db,
+          recent.id,
+          {
+            ...change.changes,
+            reopen_count: recent.reopen_count + 1,
+            last_alert_at: stamp,
+            alert_count: recent.alert_count + 1,
+          },
+          stamp,
+        );
         await appendTimeline(db, recent.id, change.timeline);
         return record(recent.id, 'reopened');
       }
-      const startedAt = alert.occurred_at && alert.occurred_at.getTime() <= now.getTime() ? alert.occurred_at : now;
+      const startedAt =
+        alert.occurred_at && alert.occurred_at.getTime() <= now.getTime() ? alert.occurred_at : now;
       const id = await openIncident(
         db,
         this.policy,
@@ -201,7 +240,12 @@ export class IngestService {
     // resolve
     if (!this.routeOf(open, alert).auto_resolve) {
       await appendTimeline(db, open.id, [
-        { at: stamp, actor, kind: 'alert_resolved', message: 'The source reports the alert resolved; this route does not auto-resolve incidents' },
+        {
+          at: stamp,
+          actor,
+          kind: 'alert_resolved',
+          message: 'The source reports the alert resolved; this route does not auto-resolve incidents',
+        },
       ]);
       return record(open.id, 'ignored');
     }
@@ -229,6 +273,13 @@ export class IngestService {
 
 function reopenWindowMs(policy: Policy): number {
   return wallMs(policy.incidents.reopen_window);
+}
+
+/** Keys longer than 255 characters become their first 200 characters plus a hash of the whole key. */
+export function boundKey(key: string): string {
+  return key.length <= 255
+    ? key
+    : `${key.slice(0, 200)}#${crypto.createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
 function asStoreError(err: unknown): GuardiaError {

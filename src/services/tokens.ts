@@ -46,7 +46,13 @@ export class TokenService {
     const token = PREFIX + crypto.randomBytes(32).toString('base64url');
     const { id } = await this.store.db
       .insertInto('api_tokens')
-      .values({ name, role, token_hash: hashToken(token), created_at: this.clock.now().toISOString(), last_used_at: null })
+      .values({
+        name,
+        role,
+        token_hash: hashToken(token),
+        created_at: this.clock.now().toISOString(),
+        last_used_at: null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return { token, identity: { id: Number(id), name, role } };
@@ -63,7 +69,8 @@ export class TokenService {
       .select(['id', 'name', 'role', 'revoked_at'])
       .where('token_hash', '=', hash)
       .executeTakeFirst();
-    const identity = row && row.revoked_at === null ? { id: Number(row.id), name: row.name, role: row.role as Role } : null;
+    const identity =
+      row && row.revoked_at === null ? { id: Number(row.id), name: row.name, role: row.role as Role } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { identity, until: now + CACHE_MS });
     return identity;
@@ -85,7 +92,8 @@ export class TokenService {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new GuardiaError('not_found', `no active token with id ${id}`);
+    if (Number(result.numUpdatedRows) === 0)
+      throw new GuardiaError('not_found', `no active token with id ${id}`);
     this.cache.clear();
   }
 }

@@ -71,7 +71,11 @@ export class GuardiaError extends Error {
   /** The wire shape of every API error: `{ error: { code, message, details? } }`. */
   toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
     return {
-      error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) },
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
     };
   }
 }
@@ -83,7 +87,6 @@ export function httpStatusFor(code: ErrorCode): number {
 
 /** Shorthand for input validation failures: names every field that is wrong. */
 export function invalidInput(issues: FieldIssue[], message?: string): GuardiaError {
-  const summary =
-    message ?? issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
+  const summary = message ?? issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
   return new GuardiaError('invalid_input', summary, { issues });
 }

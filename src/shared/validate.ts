@@ -34,7 +34,8 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 60 ? `string "${value.slice(0, 57)}..."` : `string "${value}"`;
+  if (typeof value === 'string')
+    return value.length > 60 ? `string "${value.slice(0, 57)}..."` : `string "${value}"`;
   if (Array.isArray(value)) return `array of ${value.length}`;
   if (typeof value === 'object') return 'object';
   return `${typeof value} ${String(value)}`;

@@ -3,6 +3,7 @@
  * happened to it. The (integration, delivery_key) unique index makes redeliveries detectable.
  */
 import type { Kysely } from 'kysely';
+import { cleanRow } from '../shared/text.js';
 import type { AlertRow, Database } from './schema.js';
 
 type Db = Kysely<Database>;
@@ -22,7 +23,11 @@ export interface NewAlert {
 }
 
 export async function insertAlert(db: Db, alert: NewAlert): Promise<number> {
-  const { id } = await db.insertInto('alerts').values(alert).returning('id').executeTakeFirstOrThrow();
+  const { id } = await db
+    .insertInto('alerts')
+    .values(cleanRow(alert))
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(id);
 }
 
@@ -50,6 +55,9 @@ export async function listAlertsForIncident(db: Db, incidentId: number, limit = 
 }
 
 export async function countAlerts(db: Db): Promise<number> {
-  const row = await db.selectFrom('alerts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

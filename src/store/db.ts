@@ -37,9 +37,10 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./data/guardia.db';
 
 /** Opens (and migrates) the store named by a database URL. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const store = options.url.startsWith('postgres://') || options.url.startsWith('postgresql://')
-    ? await openPostgres(options.url, options.pgSchema)
-    : openSqlite(options.url);
+  const store =
+    options.url.startsWith('postgres://') || options.url.startsWith('postgresql://')
+      ? await openPostgres(options.url, options.pgSchema)
+      : openSqlite(options.url);
   if (options.migrate !== false) {
     try {
       await migrate(store);
@@ -72,7 +73,8 @@ function openSqlite(url: string): Store {
 }
 
 async function openPostgres(url: string, schema?: string): Promise<Store> {
-  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new Error(`invalid PostgreSQL schema name: ${schema}`);
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -110,7 +112,10 @@ async function migrate(store: Store): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new GuardiaError('store_unavailable', `migration ${failed} failed on ${store.description}: ${String(error)}`);
+    throw new GuardiaError(
+      'store_unavailable',
+      `migration ${failed} failed on ${store.description}: ${String(error)}`,
+    );
   }
 }
 

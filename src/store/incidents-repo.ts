@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { IncidentState, IncidentStatus, TimelineEntry } from '../domain/incidents/incident.js';
 import type { Severity } from '../domain/policy/schema.js';
+import { cleanRow } from '../shared/text.js';
 import type { Database, IncidentEventRow, IncidentRow, NewIncidentRow } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -61,14 +62,23 @@ export function toColumns(changes: Partial<Incident>): Partial<NewIncidentRow> {
 }
 
 export async function insertIncident(db: Db, row: NewIncidentRow): Promise<number> {
-  const { id } = await db.insertInto('incidents').values(row).returning('id').executeTakeFirstOrThrow();
+  const { id } = await db
+    .insertInto('incidents')
+    .values(cleanRow(row))
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(id);
 }
 
-export async function updateIncident(db: Db, id: number, changes: Partial<Incident>, now: string): Promise<void> {
+export async function updateIncident(
+  db: Db,
+  id: number,
+  changes: Partial<Incident>,
+  now: string,
+): Promise<void> {
   await db
     .updateTable('incidents')
-    .set({ ...toColumns(changes), updated_at: now })
+    .set(cleanRow({ ...toColumns(changes), updated_at: now }))
     .where('id', '=', id)
     .execute();
 }
@@ -89,7 +99,11 @@ export async function findOpenByDedupKey(db: Db, dedupKey: string): Promise<Inci
 }
 
 /** The most recently resolved incident for a key resolved at or after `since` (for reopening). */
-export async function findRecentlyResolved(db: Db, dedupKey: string, since: string): Promise<Incident | undefined> {
+export async function findRecentlyResolved(
+  db: Db,
+  dedupKey: string,
+  since: string,
+): Promise<Incident | undefined> {
   const row = await db
     .selectFrom('incidents')
     .selectAll()
@@ -124,14 +138,16 @@ export async function appendTimeline(db: Db, incidentId: number, entries: Timeli
   await db
     .insertInto('incident_events')
     .values(
-      entries.map((e) => ({
-        incident_id: incidentId,
-        at: e.at,
-        actor: e.actor,
-        kind: e.kind,
-        message: e.message,
-        data: JSON.stringify(e.data ?? {}),
-      })),
+      entries.map((e) =>
+        cleanRow({
+          incident_id: incidentId,
+          at: e.at,
+          actor: e.actor,
+          kind: e.kind,
+          message: e.message,
+          data: JSON.stringify(e.data ?? {}),
+        }),
+      ),
     )
     .execute();
 }

@@ -89,12 +89,73 @@ export interface WorkflowRunTable {
   recorded_at: string;
 }
 
+export interface EvidenceRecordTable {
+  id: Generated<number>;
+  requirement_id: string;
+  period: string;
+  status: string;
+  summary: string;
+  source: string;
+  recorded_by: string;
+  recorded_at: string;
+  links: string;
+  data: string;
+}
+
+export interface EvidenceAttachmentTable {
+  id: Generated<number>;
+  record_id: number;
+  filename: string;
+  content_type: string;
+  sha256: string;
+  size: number;
+  content: Buffer;
+}
+
+export interface GateOverrideTable {
+  id: Generated<number>;
+  reason: string;
+  requested_by: string;
+  approved_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
+export interface GateDecisionTable {
+  id: Generated<number>;
+  decided_at: string;
+  result: string;
+  checks: string;
+  override_id: number | null;
+  source: string;
+  actor: string;
+  context: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface Database {
   incidents: IncidentTable;
   incident_events: IncidentEventTable;
   alerts: AlertTable;
   api_tokens: ApiTokenTable;
   workflow_runs: WorkflowRunTable;
+  evidence_records: EvidenceRecordTable;
+  evidence_attachments: EvidenceAttachmentTable;
+  gate_overrides: GateOverrideTable;
+  gate_decisions: GateDecisionTable;
+  audit_log: AuditLogTable;
 }
 
 export type IncidentRow = Selectable<IncidentTable>;

@@ -25,7 +25,11 @@ export interface WorkflowRunRecord {
 }
 
 /** Inserts or updates a run; returns true when the stored row changed. */
-export async function upsertWorkflowRun(db: Kysely<Database>, run: WorkflowRunRecord, now: string): Promise<boolean> {
+export async function upsertWorkflowRun(
+  db: Kysely<Database>,
+  run: WorkflowRunRecord,
+  now: string,
+): Promise<boolean> {
   const existing = await db
     .selectFrom('workflow_runs')
     .select(['id', 'run_attempt', 'status', 'conclusion'])
@@ -33,12 +37,24 @@ export async function upsertWorkflowRun(db: Kysely<Database>, run: WorkflowRunRe
     .where('run_id', '=', run.run_id)
     .executeTakeFirst();
   if (!existing) {
-    await db.insertInto('workflow_runs').values({ ...run, recorded_at: now }).execute();
+    await db
+      .insertInto('workflow_runs')
+      .values({ ...run, recorded_at: now })
+      .execute();
     return true;
   }
   if (run.run_attempt < existing.run_attempt) return false;
-  if (run.run_attempt === existing.run_attempt && run.status === existing.status && run.conclusion === existing.conclusion) return false;
-  await db.updateTable('workflow_runs').set({ ...run, recorded_at: now }).where('id', '=', existing.id).execute();
+  if (
+    run.run_attempt === existing.run_attempt &&
+    run.status === existing.status &&
+    run.conclusion === existing.conclusion
+  )
+    return false;
+  await db
+    .updateTable('workflow_runs')
+    .set({ ...run, recorded_at: now })
+    .where('id', '=', existing.id)
+    .execute();
   return true;
 }
 
@@ -46,7 +62,12 @@ export async function listWorkflowRuns(
   db: Kysely<Database>,
   filter: { workflow_path?: string; repo?: string; limit?: number } = {},
 ): Promise<WorkflowRunRow[]> {
-  let q = db.selectFrom('workflow_runs').selectAll().orderBy('completed_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100);
+  let q = db
+    .selectFrom('workflow_runs')
+    .selectAll()
+    .orderBy('completed_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit ?? 100);
   if (filter.workflow_path) q = q.where('workflow_path', '=', filter.workflow_path);
   if (filter.repo) q = q.where('repo', '=', filter.repo);
   return q.execute();

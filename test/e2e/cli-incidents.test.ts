@@ -66,7 +66,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function waitExit(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve({ code: proc.exitCode, signal: proc.signalCode });
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      return resolve({ code: proc.exitCode, signal: proc.signalCode });
     proc.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -111,7 +112,9 @@ function json<T>(run: Run): T {
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  await Promise.all([...children].map((c) => withTimeout(waitExit(c), EXIT_TIMEOUT_MS, 'child exit').catch(() => undefined)));
+  await Promise.all(
+    [...children].map((c) => withTimeout(waitExit(c), EXIT_TIMEOUT_MS, 'child exit').catch(() => undefined)),
+  );
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -130,7 +133,9 @@ describe('guardia incidents and tokens, from a terminal', () => {
   it(
     'declares a sev1 whose acknowledgement is due 5 minutes after it started',
     async () => {
-      const incident = json<Incident>(await cli('incidents', 'declare', '--title', 'Checkout down', '--severity', 'sev1', '--json'));
+      const incident = json<Incident>(
+        await cli('incidents', 'declare', '--title', 'Checkout down', '--severity', 'sev1', '--json'),
+      );
       expect(incident).toMatchObject({ title: 'Checkout down', severity: 'sev1', status: 'triggered' });
       expect(Date.parse(incident.ack_due_at) - Date.parse(incident.started_at)).toBe(5 * 60_000);
       expect(Math.abs(Date.parse(incident.started_at) - Date.now())).toBeLessThan(60_000);
@@ -151,7 +156,9 @@ describe('guardia incidents and tokens, from a terminal', () => {
       const viaEnv = json<{ incidents: Incident[]; next_cursor: string | null }>(
         await guardia(['incidents', 'list', '--json'], { cwd, env: { GUARDIA_DATABASE_URL: db } }),
       );
-      expect(viaEnv.incidents.map((i) => [i.id, i.title, i.status])).toEqual([[id, 'Checkout down', 'triggered']]);
+      expect(viaEnv.incidents.map((i) => [i.id, i.title, i.status])).toEqual([
+        [id, 'Checkout down', 'triggered'],
+      ]);
       expect(viaEnv.next_cursor).toBeNull();
     },
     TEST_TIMEOUT_MS,
@@ -176,8 +183,15 @@ describe('guardia incidents and tokens, from a terminal', () => {
   it(
     'resolves with a note that shows on the timeline',
     async () => {
-      const resolved = json<Incident>(await cli('incidents', 'resolve', String(id), '--note', 'rolled back', '--json'));
-      expect(resolved).toMatchObject({ id, status: 'resolved', resolved_by: 'cli:e2e-tester', acknowledged_by: 'cli:e2e-tester' });
+      const resolved = json<Incident>(
+        await cli('incidents', 'resolve', String(id), '--note', 'rolled back', '--json'),
+      );
+      expect(resolved).toMatchObject({
+        id,
+        status: 'resolved',
+        resolved_by: 'cli:e2e-tester',
+        acknowledged_by: 'cli:e2e-tester',
+      });
       expect(resolved.resolved_at).not.toBeNull();
 
       const shown = json<Incident>(await cli('incidents', 'show', String(id), '--json'));
@@ -212,7 +226,9 @@ describe('guardia incidents and tokens, from a terminal', () => {
       expect(badSeverity.stderr).toContain('sev9');
 
       // Nothing was declared by the refused command.
-      const all = json<{ incidents: Incident[] }>(await cli('incidents', 'list', '--status', 'all', '--json'));
+      const all = json<{ incidents: Incident[] }>(
+        await cli('incidents', 'list', '--status', 'all', '--json'),
+      );
       expect(all.incidents.map((i) => i.title)).toEqual(['Checkout down']);
     },
     TEST_TIMEOUT_MS,
@@ -254,7 +270,13 @@ describe('the CLI and a running server share one store', () => {
     db = `sqlite:${path.join(cwd, 'g.db')}`;
     server = spawn(process.execPath, ['--import', TSX, MAIN, 'serve'], {
       cwd,
-      env: cleanEnv({ GUARDIA_DATABASE_URL: db, GUARDIA_DATA_DIR: cwd, GUARDIA_PORT: '0', GUARDIA_HOST: '127.0.0.1', GENERIC_TOKEN }),
+      env: cleanEnv({
+        GUARDIA_DATABASE_URL: db,
+        GUARDIA_DATA_DIR: cwd,
+        GUARDIA_PORT: '0',
+        GUARDIA_HOST: '127.0.0.1',
+        GENERIC_TOKEN,
+      }),
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: false,
     });
@@ -268,7 +290,9 @@ describe('the CLI and a running server share one store', () => {
           const match = /Guardia is serving on (http:\/\/\S+:\d+)/.exec(serverStderr);
           if (match) resolve(match[1]!);
         });
-        void exited.then((e) => reject(new Error(`server exited before it was ready (${JSON.stringify(e)}):\n${serverStderr}`)));
+        void exited.then((e) =>
+          reject(new Error(`server exited before it was ready (${JSON.stringify(e)}):\n${serverStderr}`)),
+        );
       }),
       READY_TIMEOUT_MS,
       'server banner',
@@ -278,10 +302,12 @@ describe('the CLI and a running server share one store', () => {
   afterAll(async () => {
     if (server && server.exitCode === null && server.signalCode === null) {
       server.kill('SIGTERM');
-      const exit = await withTimeout(waitExit(server), EXIT_TIMEOUT_MS, 'server exit after SIGTERM').catch(() => {
-        server.kill('SIGKILL');
-        return null;
-      });
+      const exit = await withTimeout(waitExit(server), EXIT_TIMEOUT_MS, 'server exit after SIGTERM').catch(
+        () => {
+          server.kill('SIGKILL');
+          return null;
+        },
+      );
       expect(exit?.code).toBe(0);
     }
   });
@@ -292,14 +318,21 @@ describe('the CLI and a running server share one store', () => {
       const res = await fetch(`${baseUrl}/hooks/generic`, {
         method: 'POST',
         headers: { authorization: `Bearer ${GENERIC_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'Payments latency high', severity: 'critical', dedup_key: 'e2e-payments', source: 'e2e' }),
+        body: JSON.stringify({
+          title: 'Payments latency high',
+          severity: 'critical',
+          dedup_key: 'e2e-payments',
+          source: 'e2e',
+        }),
         signal: AbortSignal.timeout(15_000),
       });
       expect(res.status).toBe(202);
       const accepted = (await res.json()) as { results: { incident_id: number; outcome: string }[] };
       expect(accepted.results[0]).toMatchObject({ outcome: 'opened' });
 
-      const list = json<{ incidents: Incident[] }>(await guardia(['incidents', 'list', '--json', '--database', db], { cwd }));
+      const list = json<{ incidents: Incident[] }>(
+        await guardia(['incidents', 'list', '--json', '--database', db], { cwd }),
+      );
       expect(list.incidents).toHaveLength(1);
       expect(list.incidents[0]).toMatchObject({
         id: accepted.results[0]!.incident_id,
@@ -313,10 +346,13 @@ describe('the CLI and a running server share one store', () => {
   );
 
   it(
-    'a token the CLI created opens the API, which echoes the caller\'s X-Request-Id',
+    "a token the CLI created opens the API, which echoes the caller's X-Request-Id",
     async () => {
       const { token } = json<{ token: string }>(
-        await guardia(['tokens', 'create', '--role', 'viewer', '--name', 'dashboard', '--json'], { cwd, env: { GUARDIA_DATABASE_URL: db } }),
+        await guardia(['tokens', 'create', '--role', 'viewer', '--name', 'dashboard', '--json'], {
+          cwd,
+          env: { GUARDIA_DATABASE_URL: db },
+        }),
       );
 
       const res = await fetch(`${baseUrl}/api/v1/incidents?status=all`, {

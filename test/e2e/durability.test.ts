@@ -55,7 +55,8 @@ const children = new Set<ChildProcess>();
 
 function waitExit(proc: ChildProcess): Promise<Exit> {
   return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve({ code: proc.exitCode, signal: proc.signalCode });
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      return resolve({ code: proc.exitCode, signal: proc.signalCode });
     proc.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -87,7 +88,9 @@ async function startServer(cwd: string, env: NodeJS.ProcessEnv): Promise<Running
       const match = /Guardia is serving on (http:\/\/\S+:\d+)/.exec(stderr);
       if (match) resolve(match[1]!);
     });
-    void exited.then((e) => reject(new Error(`server exited before it was ready (${JSON.stringify(e)}):\n${stderr}`)));
+    void exited.then((e) =>
+      reject(new Error(`server exited before it was ready (${JSON.stringify(e)}):\n${stderr}`)),
+    );
   });
   try {
     const baseUrl = await withTimeout(ready, READY_TIMEOUT_MS, `server banner; stderr so far:\n${stderr}`);
@@ -100,8 +103,17 @@ async function startServer(cwd: string, env: NodeJS.ProcessEnv): Promise<Running
 }
 
 /** Runs the real CLI in a child process (asynchronously, so the server child keeps being served). */
-function guardia(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+function guardia(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+  });
   children.add(proc);
   let stdout = '';
   let stderr = '';
@@ -159,7 +171,12 @@ function startStorm(baseUrl: string, cycle: number, promised: Promised[]) {
         const res = await fetch(url, {
           method: 'POST',
           headers: { authorization: `Bearer ${GENERIC_TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ title, dedup_key: dedupKey, severity: n % 2 ? 'critical' : 'warning', source: 'e2e-storm' }),
+          body: JSON.stringify({
+            title,
+            dedup_key: dedupKey,
+            severity: n % 2 ? 'critical' : 'warning',
+            source: 'e2e-storm',
+          }),
           signal: AbortSignal.timeout(15_000),
         });
         if (res.status !== 202) {
@@ -214,117 +231,146 @@ describe('durability: an alert answered 202 is on disk (survives kill -9)', () =
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
-    await Promise.all([...children].map((c) => withTimeout(waitExit(c), EXIT_TIMEOUT_MS, 'child exit').catch(() => undefined)));
+    await Promise.all(
+      [...children].map((c) =>
+        withTimeout(waitExit(c), EXIT_TIMEOUT_MS, 'child exit').catch(() => undefined),
+      ),
+    );
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(
-    'keeps every 202 across three SIGKILLs mid-storm, with one open incident per dedup key',
-    async () => {
-      const promised: Promised[] = [];
+  it('keeps every 202 across three SIGKILLs mid-storm, with one open incident per dedup key', async () => {
+    const promised: Promised[] = [];
 
-      for (let cycle = 1; cycle <= CYCLES; cycle++) {
-        const server = await startServer(dir, env);
-        const storm = startStorm(server.baseUrl, cycle, promised);
-        try {
-          await withTimeout(storm.first, 20_000, `first 202 of cycle ${cycle}`);
-          await new Promise((r) => setTimeout(r, KILL_AFTER_MS[cycle - 1]));
-        } finally {
-          // Mid-storm: IN_FLIGHT requests are on the wire when the process dies.
-          storm.stop();
-          server.proc.kill('SIGKILL');
-        }
-        const exit = await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'server exit after SIGKILL');
-        await withTimeout(storm.done, 30_000, 'storm workers to finish');
-        expect(exit.signal).toBe('SIGKILL');
-        expect(storm.result.unexpected, 'non-202 answers while the server was alive').toEqual([]);
-        expect(storm.result.errorsBeforeKill, 'network errors before the kill').toEqual([]);
-        expect(storm.result.accepted).toBeGreaterThan(0);
-        console.log(`cycle ${cycle}: sent ${storm.result.sent}, answered 202: ${storm.result.accepted}, then SIGKILL`);
-      }
-
-      // Last restart on the same database: it must come up on what the crashes left behind.
+    for (let cycle = 1; cycle <= CYCLES; cycle++) {
       const server = await startServer(dir, env);
+      const storm = startStorm(server.baseUrl, cycle, promised);
       try {
-        const accepted = new Map<string, number>();
-        for (const p of promised) accepted.set(p.dedupKey, (accepted.get(p.dedupKey) ?? 0) + 1);
+        await withTimeout(storm.first, 20_000, `first 202 of cycle ${cycle}`);
+        await new Promise((r) => setTimeout(r, KILL_AFTER_MS[cycle - 1]));
+      } finally {
+        // Mid-storm: IN_FLIGHT requests are on the wire when the process dies.
+        storm.stop();
+        server.proc.kill('SIGKILL');
+      }
+      const exit = await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'server exit after SIGKILL');
+      await withTimeout(storm.done, 30_000, 'storm workers to finish');
+      expect(exit.signal).toBe('SIGKILL');
+      expect(storm.result.unexpected, 'non-202 answers while the server was alive').toEqual([]);
+      expect(storm.result.errorsBeforeKill, 'network errors before the kill').toEqual([]);
+      expect(storm.result.accepted).toBeGreaterThan(0);
+      console.log(
+        `cycle ${cycle}: sent ${storm.result.sent}, answered 202: ${storm.result.accepted}, then SIGKILL`,
+      );
+    }
 
-        // 1. Through the API, with an admin token the CLI creates on the same database.
-        const created = await guardia(['tokens', 'create', '--role', 'admin', '--name', 't', '--json'], dir, env);
-        expect(created.code, created.stderr).toBe(0);
-        const token = (JSON.parse(created.stdout) as { token: string }).token;
-        const incidents: { id: number; dedup_key: string | null; status: string; alert_count: number }[] = [];
-        for (let before: string | null = '', pages = 0; before !== null; pages++) {
-          expect(pages).toBeLessThan(200);
-          const res = await fetch(`${server.baseUrl}/api/v1/incidents?status=all&limit=500${before ? `&before=${before}` : ''}`, {
+    // Last restart on the same database: it must come up on what the crashes left behind.
+    const server = await startServer(dir, env);
+    try {
+      const accepted = new Map<string, number>();
+      for (const p of promised) accepted.set(p.dedupKey, (accepted.get(p.dedupKey) ?? 0) + 1);
+
+      // 1. Through the API, with an admin token the CLI creates on the same database.
+      const created = await guardia(
+        ['tokens', 'create', '--role', 'admin', '--name', 't', '--json'],
+        dir,
+        env,
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const token = (JSON.parse(created.stdout) as { token: string }).token;
+      const incidents: { id: number; dedup_key: string | null; status: string; alert_count: number }[] = [];
+      for (let before: string | null = '', pages = 0; before !== null; pages++) {
+        expect(pages).toBeLessThan(200);
+        const res = await fetch(
+          `${server.baseUrl}/api/v1/incidents?status=all&limit=500${before ? `&before=${before}` : ''}`,
+          {
             headers: { authorization: `Bearer ${token}` },
             signal: AbortSignal.timeout(15_000),
-          });
-          expect(res.status).toBe(200);
-          const page = (await res.json()) as { incidents: typeof incidents; next_cursor: string | null };
-          incidents.push(...page.incidents);
-          before = page.next_cursor;
-        }
-        const byKey = new Map<string, typeof incidents>();
-        for (const i of incidents) if (i.dedup_key) byKey.set(i.dedup_key, [...(byKey.get(i.dedup_key) ?? []), i]);
-        const problems: string[] = [];
-        for (const [key, list] of byKey) {
-          const open = list.filter((i) => i.status !== 'resolved');
-          if (open.length > 1) problems.push(`${key}: ${open.length} open incidents (${open.map((i) => i.id).join(', ')})`);
+          },
+        );
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as { incidents: typeof incidents; next_cursor: string | null };
+        incidents.push(...page.incidents);
+        before = page.next_cursor;
+      }
+      const byKey = new Map<string, typeof incidents>();
+      for (const i of incidents)
+        if (i.dedup_key) byKey.set(i.dedup_key, [...(byKey.get(i.dedup_key) ?? []), i]);
+      const problems: string[] = [];
+      for (const [key, list] of byKey) {
+        const open = list.filter((i) => i.status !== 'resolved');
+        if (open.length > 1)
+          problems.push(`${key}: ${open.length} open incidents (${open.map((i) => i.id).join(', ')})`);
+      }
+      for (const [key, count] of accepted) {
+        const list = byKey.get(key) ?? [];
+        if (list.length === 0) problems.push(`${key}: ${count} alert(s) answered 202 but no incident`);
+        const total = list.reduce((sum, i) => sum + i.alert_count, 0);
+        if (total < count)
+          problems.push(`${key}: ${count} alert(s) answered 202 but alert_count is ${total}`);
+      }
+      // Nothing resolves during the storm, so every alert of a key was attached to that key's one incident.
+      for (const p of promised) {
+        if (p.incidentId === undefined) continue;
+        const ids = (byKey.get(p.dedupKey) ?? []).map((i) => i.id);
+        if (!ids.includes(p.incidentId!))
+          problems.push(
+            `${p.title}: 202 named incident ${p.incidentId}, key ${p.dedupKey} has [${ids.join(', ')}]`,
+          );
+      }
+      expect(problems.slice(0, 20), `API view after the crashes: ${problems.length} problem(s)`).toEqual([]);
+
+      // 2. Directly in the store: the very alert rows that were promised.
+      const store = await openStore({ url: dbUrl, migrate: false });
+      try {
+        const rows = await store.db
+          .selectFrom('alerts')
+          .select(['id', 'title', 'dedup_key', 'incident_id'])
+          .execute();
+        const byTitle = new Map(rows.map((r) => [r.title, r]));
+        const perKey = new Map<string, number>();
+        for (const r of rows) perKey.set(r.dedup_key, (perKey.get(r.dedup_key) ?? 0) + 1);
+        const missing: string[] = [];
+        for (const p of promised) {
+          const row = byTitle.get(p.title);
+          if (!row) missing.push(`${p.title} (key ${p.dedupKey}): answered 202, no alert row`);
+          else if (row.dedup_key !== p.dedupKey)
+            missing.push(`${p.title}: stored with key ${row.dedup_key}, sent ${p.dedupKey}`);
+          else if (
+            p.alertId !== undefined &&
+            (Number(row.id) !== p.alertId || row.incident_id !== p.incidentId)
+          )
+            missing.push(
+              `${p.title}: 202 said alert ${p.alertId}/incident ${p.incidentId}, store has ${row.id}/${row.incident_id}`,
+            );
         }
         for (const [key, count] of accepted) {
-          const list = byKey.get(key) ?? [];
-          if (list.length === 0) problems.push(`${key}: ${count} alert(s) answered 202 but no incident`);
-          const total = list.reduce((sum, i) => sum + i.alert_count, 0);
-          if (total < count) problems.push(`${key}: ${count} alert(s) answered 202 but alert_count is ${total}`);
+          if ((perKey.get(key) ?? 0) < count)
+            missing.push(`${key}: ${count} answered 202, ${perKey.get(key) ?? 0} alert rows`);
         }
-        // Nothing resolves during the storm, so every alert of a key was attached to that key's one incident.
-        for (const p of promised) {
-          if (p.incidentId === undefined) continue;
-          const ids = (byKey.get(p.dedupKey) ?? []).map((i) => i.id);
-          if (!ids.includes(p.incidentId!)) problems.push(`${p.title}: 202 named incident ${p.incidentId}, key ${p.dedupKey} has [${ids.join(', ')}]`);
-        }
-        expect(problems.slice(0, 20), `API view after the crashes: ${problems.length} problem(s)`).toEqual([]);
+        expect(missing.slice(0, 20), `store view after the crashes: ${missing.length} problem(s)`).toEqual(
+          [],
+        );
 
-        // 2. Directly in the store: the very alert rows that were promised.
-        const store = await openStore({ url: dbUrl, migrate: false });
-        try {
-          const rows = await store.db.selectFrom('alerts').select(['id', 'title', 'dedup_key', 'incident_id']).execute();
-          const byTitle = new Map(rows.map((r) => [r.title, r]));
-          const perKey = new Map<string, number>();
-          for (const r of rows) perKey.set(r.dedup_key, (perKey.get(r.dedup_key) ?? 0) + 1);
-          const missing: string[] = [];
-          for (const p of promised) {
-            const row = byTitle.get(p.title);
-            if (!row) missing.push(`${p.title} (key ${p.dedupKey}): answered 202, no alert row`);
-            else if (row.dedup_key !== p.dedupKey) missing.push(`${p.title}: stored with key ${row.dedup_key}, sent ${p.dedupKey}`);
-            else if (p.alertId !== undefined && (Number(row.id) !== p.alertId || row.incident_id !== p.incidentId))
-              missing.push(`${p.title}: 202 said alert ${p.alertId}/incident ${p.incidentId}, store has ${row.id}/${row.incident_id}`);
-          }
-          for (const [key, count] of accepted) {
-            if ((perKey.get(key) ?? 0) < count) missing.push(`${key}: ${count} answered 202, ${perKey.get(key) ?? 0} alert rows`);
-          }
-          expect(missing.slice(0, 20), `store view after the crashes: ${missing.length} problem(s)`).toEqual([]);
-
-          const doubles = await store.db
-            .selectFrom('incidents')
-            .select(['dedup_key', (eb) => eb.fn.countAll<number>().as('n')])
-            .where('status', '<>', 'resolved')
-            .where('dedup_key', 'is not', null)
-            .groupBy('dedup_key')
-            .having((eb) => eb.fn.countAll(), '>', 1)
-            .execute();
-          expect(doubles).toEqual([]);
-        } finally {
-          await store.close();
-        }
-        console.log(`after ${CYCLES} SIGKILLs: ${promised.length} alerts answered 202, all stored; ${incidents.length} incidents`);
+        const doubles = await store.db
+          .selectFrom('incidents')
+          .select(['dedup_key', (eb) => eb.fn.countAll<number>().as('n')])
+          .where('status', '<>', 'resolved')
+          .where('dedup_key', 'is not', null)
+          .groupBy('dedup_key')
+          .having((eb) => eb.fn.countAll(), '>', 1)
+          .execute();
+        expect(doubles).toEqual([]);
       } finally {
-        server.proc.kill('SIGTERM');
-        const exit = await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'server exit after SIGTERM');
-        expect(exit.code).toBe(0);
+        await store.close();
       }
-    },
-    120_000,
-  );
+      console.log(
+        `after ${CYCLES} SIGKILLs: ${promised.length} alerts answered 202, all stored; ${incidents.length} incidents`,
+      );
+    } finally {
+      server.proc.kill('SIGTERM');
+      const exit = await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'server exit after SIGTERM');
+      expect(exit.code).toBe(0);
+    }
+  }, 120_000);
 });

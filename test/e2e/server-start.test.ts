@@ -28,7 +28,8 @@ const API_TOKEN = 'gdn_e2e-api-secret-0d9e2b7c64';
 
 function waitExit(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve({ code: proc.exitCode, signal: proc.signalCode });
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      return resolve({ code: proc.exitCode, signal: proc.signalCode });
     proc.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -58,7 +59,12 @@ describe('guardia serve with no configuration, in an empty directory', () => {
       env[k] = v;
     }
     env.GUARDIA_PORT = '0';
-    server = spawn(process.execPath, ['--import', TSX, MAIN, 'serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    server = spawn(process.execPath, ['--import', TSX, MAIN, 'serve'], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: false,
+    });
     exited = waitExit(server);
     server.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     server.stderr!.setEncoding('utf8');
@@ -70,7 +76,9 @@ describe('guardia serve with no configuration, in an empty directory', () => {
           const match = /Guardia is serving on (http:\/\/\S+:\d+)/.exec(stderr);
           if (match && /tokens create/.test(stderr)) resolve(match[1]!);
         });
-        void exited.then((e) => reject(new Error(`server exited before it was ready (${JSON.stringify(e)}):\n${stderr}`)));
+        void exited.then((e) =>
+          reject(new Error(`server exited before it was ready (${JSON.stringify(e)}):\n${stderr}`)),
+        );
       }),
       READY_TIMEOUT_MS,
       'server banner',
@@ -92,7 +100,9 @@ describe('guardia serve with no configuration, in an empty directory', () => {
     expect(banner).toMatch(/^Guardia is serving on http:\/\/127\.0\.0\.1:\d+\n/);
     expect(banner).toContain('store:  SQLite ./data/guardia.db');
     expect(banner).toContain('integration generic (generic): refusing alerts until GENERIC_TOKEN is set');
-    expect(banner).toContain('integration pagerduty (pagerduty): refusing alerts until PAGERDUTY_ROUTING_KEY is set');
+    expect(banner).toContain(
+      'integration pagerduty (pagerduty): refusing alerts until PAGERDUTY_ROUTING_KEY is set',
+    );
     expect(banner).toContain('create a token:  npx guardia tokens create --role admin --name <you>');
   });
 
@@ -101,7 +111,9 @@ describe('guardia serve with no configuration, in an empty directory', () => {
     const key = fs.statSync(path.join(cwd, 'data', 'secret.key'));
     expect(key.isFile()).toBe(true);
     expect((key.mode & 0o777).toString(8)).toBe('600');
-    expect(fs.readFileSync(path.join(cwd, 'data', 'secret.key'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
+    expect(
+      fs.readFileSync(path.join(cwd, 'data', 'secret.key'), 'utf8').trim().length,
+    ).toBeGreaterThanOrEqual(32);
   });
 
   it('answers /healthz and /readyz with 200', async () => {
@@ -121,11 +133,17 @@ describe('guardia serve with no configuration, in an empty directory', () => {
       signal: AbortSignal.timeout(10_000),
     });
     expect(viaQuery.status).toBe(401);
-    expect(((await viaQuery.json()) as { error: { message: string } }).error.message).toContain('GENERIC_TOKEN');
+    expect(((await viaQuery.json()) as { error: { message: string } }).error.message).toContain(
+      'GENERIC_TOKEN',
+    );
 
     const viaHeader = await fetch(`${baseUrl}/hooks/generic`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${HEADER_TOKEN}`, 'x-request-id': 'e2e-start-header' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${HEADER_TOKEN}`,
+        'x-request-id': 'e2e-start-header',
+      },
       body: JSON.stringify({ title: 'disk full' }),
       signal: AbortSignal.timeout(10_000),
     });
@@ -145,7 +163,9 @@ describe('guardia serve with no configuration, in an empty directory', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     // The pipe may still hold the last lines after the exit event.
     await withTimeout(
-      new Promise<void>((resolve) => (server.stdout!.readableEnded ? resolve() : server.stdout!.once('end', () => resolve()))),
+      new Promise<void>((resolve) =>
+        server.stdout!.readableEnded ? resolve() : server.stdout!.once('end', () => resolve()),
+      ),
       EXIT_TIMEOUT_MS,
       'server stdout to end',
     );
@@ -162,9 +182,21 @@ describe('guardia serve with no configuration, in an empty directory', () => {
     expect(requests.length).toBeGreaterThanOrEqual(5);
     for (const r of requests) expect(typeof r.request_id, JSON.stringify(r)).toBe('string');
     const byId = new Map(requests.map((r) => [r.request_id, r]));
-    expect(byId.get('e2e-start-query')).toMatchObject({ method: 'POST', path: '/hooks/generic', status: 401 });
-    expect(byId.get('e2e-start-header')).toMatchObject({ method: 'POST', path: '/hooks/generic', status: 401 });
-    expect(byId.get('e2e-start-api')).toMatchObject({ method: 'GET', path: '/api/v1/incidents', status: 401 });
+    expect(byId.get('e2e-start-query')).toMatchObject({
+      method: 'POST',
+      path: '/hooks/generic',
+      status: 401,
+    });
+    expect(byId.get('e2e-start-header')).toMatchObject({
+      method: 'POST',
+      path: '/hooks/generic',
+      status: 401,
+    });
+    expect(byId.get('e2e-start-api')).toMatchObject({
+      method: 'GET',
+      path: '/api/v1/incidents',
+      status: 401,
+    });
     expect(records.some((r) => r.msg === 'shutting down' && r.signal === 'SIGTERM')).toBe(true);
 
     for (const secret of [QUERY_TOKEN, HEADER_TOKEN, API_TOKEN]) expect(stdout).not.toContain(secret);
@@ -187,8 +219,18 @@ describe('defaults when nothing is configured (loadConfig)', () => {
   });
 
   it('lets GUARDIA_* variables and then flags override the defaults', () => {
-    const env = { GUARDIA_PORT: '0', GUARDIA_HOST: '0.0.0.0', GUARDIA_DATABASE_URL: 'sqlite:/tmp/x.db', GUARDIA_DATA_DIR: '/tmp/d' };
-    expect(loadConfig({}, env)).toMatchObject({ host: '0.0.0.0', port: 0, databaseUrl: 'sqlite:/tmp/x.db', dataDir: '/tmp/d' });
+    const env = {
+      GUARDIA_PORT: '0',
+      GUARDIA_HOST: '0.0.0.0',
+      GUARDIA_DATABASE_URL: 'sqlite:/tmp/x.db',
+      GUARDIA_DATA_DIR: '/tmp/d',
+    };
+    expect(loadConfig({}, env)).toMatchObject({
+      host: '0.0.0.0',
+      port: 0,
+      databaseUrl: 'sqlite:/tmp/x.db',
+      dataDir: '/tmp/d',
+    });
     expect(loadConfig({ port: '9090', host: '::1' }, env)).toMatchObject({ host: '::1', port: 9090 });
   });
 

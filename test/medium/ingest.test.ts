@@ -12,7 +12,11 @@ function pdTrigger(dedupKey: string, extra: Record<string, unknown> = {}) {
     routing_key: ROUTING_KEY,
     event_action: 'trigger',
     dedup_key: dedupKey,
-    payload: { summary: 'BlackBox Probe Failure: https://server.example.org', source: 'server.example.org', severity: 'critical' },
+    payload: {
+      summary: 'BlackBox Probe Failure: https://server.example.org',
+      source: 'server.example.org',
+      severity: 'critical',
+    },
     ...extra,
   };
 }
@@ -24,11 +28,25 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
   });
   afterAll(async () => t.close());
 
-  const enqueue = (body: unknown) => t.app.inject({ method: 'POST', url: '/v2/enqueue', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const enqueue = (body: unknown) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/v2/enqueue',
+      payload: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
   const getIncident = async (id: number) =>
-    (await t.app.inject({ method: 'GET', url: `/api/v1/incidents/${id}`, headers: bearer(t.tokens.viewer) })).json();
+    (
+      await t.app.inject({ method: 'GET', url: `/api/v1/incidents/${id}`, headers: bearer(t.tokens.viewer) })
+    ).json();
   const openFor = async (dedupKey: string) => {
-    const list = (await t.app.inject({ method: 'GET', url: '/api/v1/incidents?status=open&limit=500', headers: bearer(t.tokens.viewer) })).json();
+    const list = (
+      await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/incidents?status=open&limit=500',
+        headers: bearer(t.tokens.viewer),
+      })
+    ).json();
     return (list.incidents as { id: number; dedup_key: string }[]).filter((i) => i.dedup_key === dedupKey);
   };
 
@@ -39,15 +57,27 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
     const [open] = await openFor('pd-flow');
     expect(open).toBeDefined();
     const incident = await getIncident(open!.id);
-    expect(incident).toMatchObject({ severity: 'sev1', status: 'triggered', integration: 'pagerduty', route: 'pager' });
+    expect(incident).toMatchObject({
+      severity: 'sev1',
+      status: 'triggered',
+      integration: 'pagerduty',
+      route: 'pager',
+    });
 
-    expect((await enqueue({ routing_key: ROUTING_KEY, event_action: 'acknowledge', dedup_key: 'pd-flow' })).statusCode).toBe(202);
+    expect(
+      (await enqueue({ routing_key: ROUTING_KEY, event_action: 'acknowledge', dedup_key: 'pd-flow' }))
+        .statusCode,
+    ).toBe(202);
     expect((await getIncident(open!.id)).status).toBe('acknowledged');
-    expect((await enqueue({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: 'pd-flow' })).statusCode).toBe(202);
+    expect(
+      (await enqueue({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: 'pd-flow' })).statusCode,
+    ).toBe(202);
     const resolved = await getIncident(open!.id);
     expect(resolved).toMatchObject({ status: 'resolved', resolved_by: 'integration:pagerduty' });
     // As in PagerDuty: acting on something already resolved is accepted and dropped.
-    expect((await enqueue({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: 'pd-flow' })).statusCode).toBe(202);
+    expect(
+      (await enqueue({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: 'pd-flow' })).statusCode,
+    ).toBe(202);
   });
 
   it('a trigger without dedup_key gets one generated and returned, as in PagerDuty', async () => {
@@ -103,8 +133,12 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
     expect(fresh!.id).not.toBe(first!.id);
   });
 
-  it('PagerDuty errors use PagerDuty\'s 400 body and name each problem', async () => {
-    const res = await enqueue({ routing_key: ROUTING_KEY, event_action: 'trigger', payload: { summary: '', severity: 'fatal' } });
+  it("PagerDuty errors use PagerDuty's 400 body and name each problem", async () => {
+    const res = await enqueue({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      payload: { summary: '', severity: 'fatal' },
+    });
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body).toMatchObject({ status: 'invalid event', message: 'Event object is invalid' });
@@ -118,7 +152,12 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
     const wrongKey = await enqueue({ ...pdTrigger('k'), routing_key: 'R0UT1NGKEY0123456789abcdef000000' });
     expect(wrongKey.statusCode).toBe(401);
     expect(wrongKey.json().errors[0]).toContain('routing_key');
-    const notJson = await t.app.inject({ method: 'POST', url: '/v2/enqueue', payload: '{"routing_key":', headers: { 'content-type': 'application/json' } });
+    const notJson = await t.app.inject({
+      method: 'POST',
+      url: '/v2/enqueue',
+      payload: '{"routing_key":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json().errors[0]).toContain('not valid JSON');
   });
@@ -128,23 +167,47 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
       t.app.inject({
         method: 'POST',
         url: `/hooks/generic${query}`,
-        headers: query ? { 'content-type': 'application/json' } : { ...bearer(TEST_ENV.GENERIC_TOKEN), 'content-type': 'application/json' },
+        headers: query
+          ? { 'content-type': 'application/json' }
+          : { ...bearer(TEST_ENV.GENERIC_TOKEN), 'content-type': 'application/json' },
         payload: JSON.stringify(body),
       });
-    const first = await post({ title: 'Queue backlog growing', severity: 'warning', dedup_key: 'queue', source: 'worker-1', links: [{ href: 'https://grafana.example/d/q' }] });
+    const first = await post({
+      title: 'Queue backlog growing',
+      severity: 'warning',
+      dedup_key: 'queue',
+      source: 'worker-1',
+      links: [{ href: 'https://grafana.example/d/q' }],
+    });
     expect(first.statusCode).toBe(202);
     expect(first.json().results[0]).toMatchObject({ outcome: 'opened', dedup_key: 'queue' });
-    const second = await post({ title: 'Queue backlog growing', dedup_key: 'queue' }, `?token=${TEST_ENV.GENERIC_TOKEN}`);
-    expect(second.json().results[0]).toMatchObject({ outcome: 'attached', incident_id: first.json().results[0].incident_id });
+    const second = await post(
+      { title: 'Queue backlog growing', dedup_key: 'queue' },
+      `?token=${TEST_ENV.GENERIC_TOKEN}`,
+    );
+    expect(second.json().results[0]).toMatchObject({
+      outcome: 'attached',
+      incident_id: first.json().results[0].incident_id,
+    });
     const incident = await getIncident(first.json().results[0].incident_id);
-    expect(incident).toMatchObject({ severity: 'sev3', alert_count: 2, source: 'worker-1', links: [{ href: 'https://grafana.example/d/q' }] });
+    expect(incident).toMatchObject({
+      severity: 'sev3',
+      alert_count: 2,
+      source: 'worker-1',
+      links: [{ href: 'https://grafana.example/d/q' }],
+    });
     const resolved = await post({ title: 'Queue backlog growing', dedup_key: 'queue', status: 'resolved' });
     expect(resolved.json().results[0].outcome).toBe('resolved');
   });
 
   it('hostile or malformed input gets a 4xx naming the problem, never a 5xx, and the server keeps serving', async () => {
     const generic = (payload: string | Buffer, headers: Record<string, string> = {}) =>
-      t.app.inject({ method: 'POST', url: '/hooks/generic', headers: { ...bearer(TEST_ENV.GENERIC_TOKEN), 'content-type': 'application/json', ...headers }, payload });
+      t.app.inject({
+        method: 'POST',
+        url: '/hooks/generic',
+        headers: { ...bearer(TEST_ENV.GENERIC_TOKEN), 'content-type': 'application/json', ...headers },
+        payload,
+      });
 
     const wrongTypes = await generic(JSON.stringify({ title: 123, severity: ['x'], links: 'no' }));
     expect(wrongTypes.statusCode).toBe(400);
@@ -167,30 +230,62 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('payload_too_large');
 
-    const unknown = await t.app.inject({ method: 'POST', url: '/hooks/nagios', payload: '{}', headers: { 'content-type': 'application/json' } });
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/hooks/nagios',
+      payload: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.message).toContain('no integration named "nagios"');
 
     const badToken = await generic(JSON.stringify({ title: 'x' }), bearer('wrong'));
     expect(badToken.statusCode).toBe(401);
-    const noToken = await t.app.inject({ method: 'POST', url: '/hooks/generic', payload: '{"title":"x"}', headers: { 'content-type': 'application/json' } });
+    const noToken = await t.app.inject({
+      method: 'POST',
+      url: '/hooks/generic',
+      payload: '{"title":"x"}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(noToken.statusCode).toBe(401);
     expect(noToken.json().error.message).toContain('Authorization: Bearer');
 
     const weirdType = await generic('title=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(weirdType.statusCode).toBe(400);
 
+    // PostgreSQL refuses NUL in text; a lone surrogate cannot be stored as UTF-8. Both are kept as U+FFFD.
+    const nul = await generic(
+      JSON.stringify({ title: 'a\u0000b \ud800 end', dedup_key: 'nul\u0000key', source: '\u0000' }),
+    );
+    expect(nul.statusCode).toBe(202);
+    const stored = await getIncident(nul.json().results[0].incident_id);
+    expect(stored.title).toBe('a\uFFFDb \uFFFD end');
+    expect(stored.dedup_key).toBe('nul\uFFFDkey');
+
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', store: dialect });
+    expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
+      status: 'ready',
+      store: dialect,
+    });
   });
 
   it('an integration whose secret is unset refuses everything, naming the variable', async () => {
     const closed = await startTestApp(dialect, { env: {} });
     try {
-      const res = await closed.app.inject({ method: 'POST', url: '/hooks/generic', headers: bearer('anything'), payload: '{"title":"x"}' });
+      const res = await closed.app.inject({
+        method: 'POST',
+        url: '/hooks/generic',
+        headers: bearer('anything'),
+        payload: '{"title":"x"}',
+      });
       expect(res.statusCode).toBe(401);
       expect(res.json().error.message).toContain('GENERIC_TOKEN');
-      const pd = await closed.app.inject({ method: 'POST', url: '/v2/enqueue', payload: JSON.stringify(pdTrigger('x')), headers: { 'content-type': 'application/json' } });
+      const pd = await closed.app.inject({
+        method: 'POST',
+        url: '/v2/enqueue',
+        payload: JSON.stringify(pdTrigger('x')),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(pd.statusCode).toBe(401);
       expect(pd.json().errors[0]).toContain('PAGERDUTY_ROUTING_KEY');
     } finally {
@@ -198,10 +293,14 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
     }
   });
 
-  it('echoes the caller\'s X-Request-Id (or makes one) and counts ingest in /metrics', async () => {
+  it("echoes the caller's X-Request-Id (or makes one) and counts ingest in /metrics", async () => {
     const res = await enqueue(pdTrigger('metrics'));
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const mine = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-abc.123' } });
+    const mine = await t.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'trace-abc.123' },
+    });
     expect(mine.headers['x-request-id']).toBe('trace-abc.123');
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/guardia_alerts_ingested_total\{integration="pagerduty",outcome="opened"\} \d+/);

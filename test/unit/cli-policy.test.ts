@@ -72,7 +72,7 @@ describe('guardia policy check', () => {
     writeFileSync(file, DEFAULT_POLICY_YAML);
     const { code, stdout } = guardia(['policy', 'check', file]);
     expect(code).toBe(0);
-    expect(stdout).toBe(`${file}: policy is valid (3 people, 3 roles, 2 integrations, 1 route)\n`);
+    expect(stdout).toBe(`${file}: policy is valid (3 people, 3 roles, 10 integrations, 4 routes)\n`);
   });
 
   it('checks $GUARDIA_POLICY, then ./guardia.yaml, then the built-in default', () => {

@@ -27,7 +27,12 @@ const at = (t: string) => new Date(`2026-11-27T${t}Z`);
 describe('incident transitions', () => {
   it('acknowledges a triggered incident and records who and when', () => {
     const { changes, timeline } = transition(incident(), 'acknowledge', at('10:03:00'), 'alice');
-    expect(changes).toMatchObject({ status: 'acknowledged', acknowledged_at: '2026-11-27T10:03:00.000Z', acknowledged_by: 'alice', ack_implied: false });
+    expect(changes).toMatchObject({
+      status: 'acknowledged',
+      acknowledged_at: '2026-11-27T10:03:00.000Z',
+      acknowledged_by: 'alice',
+      ack_implied: false,
+    });
     expect(timeline.map((e) => e.kind)).toEqual(['acknowledged']);
   });
 
@@ -47,15 +52,29 @@ describe('incident transitions', () => {
   });
 
   it('mitigating an acknowledged incident keeps the real acknowledgement', () => {
-    const acked = incident({ status: 'acknowledged', acknowledged_at: '2026-11-27T10:02:00.000Z', acknowledged_by: 'alice' });
+    const acked = incident({
+      status: 'acknowledged',
+      acknowledged_at: '2026-11-27T10:02:00.000Z',
+      acknowledged_by: 'alice',
+    });
     const { changes } = transition(acked, 'mitigate', at('10:25:00'), 'alice');
     expect(changes.acknowledged_at).toBeUndefined();
-    expect(changes).toMatchObject({ status: 'mitigated', mitigated_at: '2026-11-27T10:25:00.000Z', mitigation_implied: false });
+    expect(changes).toMatchObject({
+      status: 'mitigated',
+      mitigated_at: '2026-11-27T10:25:00.000Z',
+      mitigation_implied: false,
+    });
   });
 
   it('refuses going back or repeating, naming who acted first', () => {
-    const acked = incident({ status: 'acknowledged', acknowledged_at: '2026-11-27T10:02:00.000Z', acknowledged_by: 'alice' });
-    expect(() => transition(acked, 'acknowledge', at('10:04:00'), 'bob')).toThrowError(/already acknowledged by alice at 2026-11-27T10:02:00.000Z/);
+    const acked = incident({
+      status: 'acknowledged',
+      acknowledged_at: '2026-11-27T10:02:00.000Z',
+      acknowledged_by: 'alice',
+    });
+    expect(() => transition(acked, 'acknowledge', at('10:04:00'), 'bob')).toThrowError(
+      /already acknowledged by alice at 2026-11-27T10:02:00.000Z/,
+    );
     const resolved = incident({ status: 'resolved' });
     try {
       transition(resolved, 'mitigate', at('10:04:00'), 'bob');
@@ -68,10 +87,19 @@ describe('incident transitions', () => {
   });
 
   it('reopens only resolved incidents, restarting the clocks', () => {
-    const resolved = incident({ status: 'resolved', resolved_at: '2026-11-27T10:40:00.000Z', acknowledged_at: '2026-11-27T10:01:00.000Z' });
+    const resolved = incident({
+      status: 'resolved',
+      resolved_at: '2026-11-27T10:40:00.000Z',
+      acknowledged_at: '2026-11-27T10:01:00.000Z',
+    });
     const due = { ackDueAt: at('11:05:00'), mitigateDueAt: at('11:30:00') };
     const { changes, timeline } = reopen(resolved, at('11:00:00'), 'integration:generic', due, 'fired again');
-    expect(changes).toMatchObject({ status: 'triggered', acknowledged_at: null, resolved_at: null, ack_due_at: '2026-11-27T11:05:00.000Z' });
+    expect(changes).toMatchObject({
+      status: 'triggered',
+      acknowledged_at: null,
+      resolved_at: null,
+      ack_due_at: '2026-11-27T11:05:00.000Z',
+    });
     expect(timeline[0]!.data).toEqual({ previous_resolved_at: '2026-11-27T10:40:00.000Z' });
     expect(() => reopen(incident(), at('11:00:00'), 'x', due, 'r')).toThrowError(/not resolved/);
   });

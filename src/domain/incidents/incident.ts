@@ -75,12 +75,26 @@ export function transition(
   if (incident.acknowledged_at === null) {
     const implied = target !== 'acknowledged';
     Object.assign(changes, { acknowledged_at: at, acknowledged_by: actor, ack_implied: implied });
-    if (implied) timeline.push({ at, actor, kind: 'acknowledged', message: `Acknowledged (implied by ${action})`, data: { implied: true } });
+    if (implied)
+      timeline.push({
+        at,
+        actor,
+        kind: 'acknowledged',
+        message: `Acknowledged (implied by ${action})`,
+        data: { implied: true },
+      });
   }
   if (ORDER[target] >= ORDER.mitigated && incident.mitigated_at === null) {
     const implied = target !== 'mitigated';
     Object.assign(changes, { mitigated_at: at, mitigated_by: actor, mitigation_implied: implied });
-    if (implied) timeline.push({ at, actor, kind: 'mitigated', message: `Mitigated (implied by ${action})`, data: { implied: true } });
+    if (implied)
+      timeline.push({
+        at,
+        actor,
+        kind: 'mitigated',
+        message: `Mitigated (implied by ${action})`,
+        data: { implied: true },
+      });
   }
   if (target === 'resolved') Object.assign(changes, { resolved_at: at, resolved_by: actor });
   timeline.push({
@@ -105,7 +119,10 @@ export function reopen(
   reason: string,
 ): TransitionResult {
   if (incident.status !== 'resolved') {
-    throw new GuardiaError('invalid_transition', `incident ${incident.id} is ${incident.status}, not resolved: nothing to reopen`);
+    throw new GuardiaError(
+      'invalid_transition',
+      `incident ${incident.id} is ${incident.status}, not resolved: nothing to reopen`,
+    );
   }
   const at = now.toISOString();
   return {
@@ -122,7 +139,15 @@ export function reopen(
       resolved_at: null,
       resolved_by: null,
     },
-    timeline: [{ at, actor, kind: 'reopened', message: `Reopened: ${reason}`, data: { previous_resolved_at: incident.resolved_at } }],
+    timeline: [
+      {
+        at,
+        actor,
+        kind: 'reopened',
+        message: `Reopened: ${reason}`,
+        data: { previous_resolved_at: incident.resolved_at },
+      },
+    ],
   };
 }
 
@@ -146,8 +171,18 @@ export function slaClocks(incident: IncidentState, now: Date): SlaClocks {
 
 function alreadyMessage(incident: IncidentState, target: IncidentStatus): string {
   if (incident.status === target) {
-    const by = { acknowledged: incident.acknowledged_by, mitigated: incident.mitigated_by, resolved: incident.resolved_by, triggered: null }[target];
-    const at = { acknowledged: incident.acknowledged_at, mitigated: incident.mitigated_at, resolved: incident.resolved_at, triggered: null }[target];
+    const by = {
+      acknowledged: incident.acknowledged_by,
+      mitigated: incident.mitigated_by,
+      resolved: incident.resolved_by,
+      triggered: null,
+    }[target];
+    const at = {
+      acknowledged: incident.acknowledged_at,
+      mitigated: incident.mitigated_at,
+      resolved: incident.resolved_at,
+      triggered: null,
+    }[target];
     return `incident ${incident.id} is already ${target}${by ? ` by ${by}` : ''}${at ? ` at ${at}` : ''}`;
   }
   return `incident ${incident.id} is already ${incident.status}, past ${target}`;

@@ -163,4 +163,62 @@ routes:
     default_severity: sev2
     notify: [pager]
     auto_resolve: true
+
+# Required evidence. Weekly periods are ISO weeks (2026-W48), monthly periods calendar months, both in the
+# calendar's time zone. Workflow requirements are met by a successful run inside the period.
+evidence:
+  weekly:
+    - id: ci-test-build
+      title: "CI green: Test/Build"
+      kind: workflow
+      workflow: Test/Build
+    - id: ci-real-db-parity
+      title: "CI green: Real DB parity"
+      kind: workflow
+      workflow: Real DB parity
+    - id: backup-restore-smoke
+      title: Backup restore smoke run green (backup-restore-smoke.yml)
+      kind: workflow
+      workflow: backup-restore-smoke.yml
+    - id: incident-review
+      title: Incident review log updated (even if "no incidents")
+      kind: review
+  monthly:
+    - id: secret-rotation-audit
+      title: Secret rotation audit (JWT/cookie/encryption keys policy validation)
+      kind: manual
+    - id: access-review
+      title: Access review (production server/database accounts)
+      kind: manual
+    - id: dr-drill
+      title: DR drill note (restore objective and elapsed time)
+      kind: manual
+  due_soon: 2d
+
+# Release gate (operational): do not release if any of these fails.
+gate:
+  checks:
+    - id: backup-restore-smoke
+      title: Latest weekly backup-restore smoke success
+      kind: workflow_success
+      workflow: backup-restore-smoke.yml
+      max_age: 7d
+    - id: real-db-parity
+      title: Latest real DB parity success
+      kind: workflow_success
+      workflow: Real DB parity
+    - id: no-open-sev1
+      title: No open Sev-1
+      kind: no_open_incidents
+      severity: sev1
+  override:
+    # A break-glass override needs a reason, a second person to approve it, and expires within this.
+    max_duration: 24h
+
+# Where GitHub is: polling workflow runs (evidence) and filing issues. GitHub Enterprise: set api_url.
+github:
+  api_url: https://api.github.com
+  # repo: your-org/your-app
+  branch: main
+  token: \${GITHUB_TOKEN}
 `;

@@ -2,7 +2,8 @@
  * Durations as people write them in the policy: "30s", "5m", "2h", "7d" (wall-clock) or "1 business day"
  * (counted on the policy's business calendar, DESIGN.md §2).
  */
-export type PolicyDuration = { kind: 'wall'; ms: number; text: string } | { kind: 'business'; days: number; text: string };
+export type PolicyDuration =
+  { kind: 'wall'; ms: number; text: string } | { kind: 'business'; days: number; text: string };
 
 const WALL = /^(\d+)\s*(s|m|h|d)$/;
 const BUSINESS = /^(\d+)\s*business\s+days?$/;
@@ -24,6 +25,7 @@ export function parseDuration(input: string): PolicyDuration | { error: string }
 
 /** Milliseconds of a wall-clock duration; throws for business durations (they need a calendar). */
 export function wallMs(duration: PolicyDuration): number {
-  if (duration.kind !== 'wall') throw new Error(`"${duration.text}" is measured in business days, not wall-clock time`);
+  if (duration.kind !== 'wall')
+    throw new Error(`"${duration.text}" is measured in business days, not wall-clock time`);
   return duration.ms;
 }

@@ -3,51 +3,21 @@
  * Later capabilities (notifications, evidence, playbooks) add their sections here.
  */
 import { z } from 'zod';
-import { parseDuration, type PolicyDuration } from './duration.js';
+import { evidenceSchema, gateSchema, githubSchema } from './evidence-schema.js';
+import {
+  durationSchema,
+  id,
+  ONE_HOUR,
+  positiveDurationSchema,
+  secretRefSchema,
+  SEVERITIES,
+  severitySchema,
+  wallDurationSchema,
+} from './schema-parts.js';
 
-export const SEVERITIES = ['sev1', 'sev2', 'sev3'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const severitySchema = z.enum(SEVERITIES, {
-  error: (issue) => `unknown severity ${JSON.stringify(issue.input)}; expected one of ${SEVERITIES.join(', ')}`,
-});
-
-const id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lowercase id (letters, digits, "-" and "_"), e.g. "eng-lead"');
-
-/** A duration string, parsed at validation time so a bad value points at its own line. */
-export const durationSchema = z.string().transform((text, ctx): PolicyDuration => {
-  const parsed = parseDuration(text);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed;
-});
-
-type WallDuration = Extract<PolicyDuration, { kind: 'wall' }>;
-/** A duration that must be wall-clock time (business days make no sense there). */
-const wallDurationSchema = durationSchema.transform((d, ctx): WallDuration => {
-  if (d.kind === 'wall') return d;
-  ctx.addIssue({ code: 'custom', message: `expected wall-clock time like "1h", not business days ("${d.text}")` });
-  return z.NEVER;
-});
-const ONE_HOUR: WallDuration = { kind: 'wall', ms: 3_600_000, text: '1h' };
-
-const positiveDurationSchema = durationSchema.refine(
-  (d) => (d.kind === 'wall' ? d.ms > 0 : d.days > 0),
-  'must be greater than zero',
-);
-
-/** `${ENV_VAR}`: secrets never live in the policy file, only the name of the variable that holds them. */
-export const secretRefSchema = z
-  .string()
-  .regex(
-    /^\$\{[A-Z_][A-Z0-9_]*\}$/,
-    'secrets are given as an environment variable reference like "${GENERIC_TOKEN}", never as a literal value',
-  )
-  .transform((ref) => ({ env: ref.slice(2, -1) }));
-export type SecretRef = z.output<typeof secretRefSchema>;
+export { SEVERITIES, severitySchema, durationSchema, secretRefSchema } from './schema-parts.js';
+export type { Severity, SecretRef } from './schema-parts.js';
+import type { Severity } from './schema-parts.js';
 
 const personSchema = z.strictObject({
   id,
@@ -72,11 +42,15 @@ const severityTargetSchema = z.strictObject({
 });
 
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
-const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time "HH:MM", e.g. "09:00"');
+const clockTime = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time "HH:MM", e.g. "09:00"');
 
 export const calendarSchema = z
   .strictObject({
-    timezone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as "Europe/Madrid" or "UTC"'),
+    timezone: z
+      .string()
+      .refine(isValidTimeZone, 'expected an IANA time zone such as "Europe/Madrid" or "UTC"'),
     working_days: z.array(weekday).min(1, 'at least one working day is needed'),
     hours: z.strictObject({ start: clockTime, end: clockTime }),
     holidays: z.array(z.iso.date({ error: 'expected a date "YYYY-MM-DD"' })).default([]),
@@ -161,7 +135,11 @@ export const policySchema = z
     organization: z.strictObject({ name: z.string().min(1) }).default({ name: 'Guardia' }),
     people: z.array(personSchema).default([]),
     roles: z.array(roleSchema).min(1, 'at least one on-call role is needed'),
-    severities: z.strictObject({ sev1: severityTargetSchema, sev2: severityTargetSchema, sev3: severityTargetSchema }),
+    severities: z.strictObject({
+      sev1: severityTargetSchema,
+      sev2: severityTargetSchema,
+      sev3: severityTargetSchema,
+    }),
     calendar: calendarSchema,
     escalation: z.strictObject({
       sev1: z.array(escalationStepSchema).min(1),
@@ -172,7 +150,12 @@ export const policySchema = z
       .strictObject({ reopen_window: wallDurationSchema.default(ONE_HOUR) })
       .default({ reopen_window: ONE_HOUR }),
     integrations: z.array(integrationSchema).default([]),
-    routes: z.array(routeSchema).min(1, 'at least one route is needed; the last one usually matches everything'),
+    routes: z
+      .array(routeSchema)
+      .min(1, 'at least one route is needed; the last one usually matches everything'),
+    evidence: evidenceSchema,
+    gate: gateSchema,
+    github: githubSchema,
   })
   .superRefine((policy, ctx) => {
     const people = new Set(policy.people.map((p) => p.id));

@@ -27,7 +27,8 @@ function matches(route: RoutePolicy, alert: RoutableAlert): boolean {
   if (integration !== undefined && !asList(integration).includes(alert.integration)) return false;
   if (dedup_key_prefix !== undefined && !alert.dedup_key.startsWith(dedup_key_prefix)) return false;
   if (dedup_key !== undefined && !globToRegExp(dedup_key).test(alert.dedup_key)) return false;
-  if (severity !== undefined && (alert.severity === null || !asList(severity).includes(alert.severity))) return false;
+  if (severity !== undefined && (alert.severity === null || !asList(severity).includes(alert.severity)))
+    return false;
   return true;
 }
 

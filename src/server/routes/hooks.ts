@@ -14,37 +14,58 @@ import { GuardiaError } from '../../shared/errors.js';
 import type { AppServices } from '../context.js';
 import { toGuardiaError } from '../errors.js';
 
+/** Largest inbound webhook body: 4 MiB (about 2,000 Alertmanager alerts in one group). */
+export const HOOK_BODY_LIMIT = 4 * 1024 * 1024;
+
 export async function hookRoutes(app: FastifyInstance, services: AppServices): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const inbound = (request: { headers: InboundRequest['headers']; query: unknown; body: unknown }): InboundRequest => ({
+  const inbound = (request: {
+    headers: InboundRequest['headers'];
+    query: unknown;
+    body: unknown;
+  }): InboundRequest => ({
     headers: request.headers,
     query: (request.query ?? {}) as Record<string, string | undefined>,
     rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
     receivedAt: services.clock.now(),
   });
 
-  app.post<{ Params: { integration: string } }>('/hooks/:integration', async (request, reply) => {
-    const integration = services.policy.integrations.find((i) => i.name === request.params.integration);
-    if (!integration) {
-      const known = services.policy.integrations.map((i) => i.name).join(', ') || '(none)';
-      throw new GuardiaError('unknown_integration', `no integration named "${request.params.integration}"; configured: ${known}`);
-    }
-    const req = inbound(request);
-    if (integration.type === 'pagerduty') return pagerDuty(req, reply, [integration]);
-    const adapter = adapterFor(integration.type);
-    if (!adapter) throw new GuardiaError('unknown_integration', `integration type "${integration.type}" has no adapter`);
-    try {
-      adapter.authenticate(req, requireSecret(integration));
-      const delivery = adapter.parse(req, integration);
-      const results = await services.ingest.acceptDelivery(delivery);
-      return reply.status(202).send({ status: 'accepted', results, workflow_runs: delivery.workflowRuns?.length ?? 0 });
-    } catch (err) {
-      services.metrics.alertRejected(integration.name, toGuardiaError(err).code);
-      throw err;
-    }
-  });
+  // Alertmanager and Grafana send whole groups in one request: allow more than the API's 1 MiB.
+  app.post<{ Params: { integration: string } }>(
+    '/hooks/:integration',
+    { bodyLimit: HOOK_BODY_LIMIT },
+    async (request, reply) => {
+      const integration = services.policy.integrations.find((i) => i.name === request.params.integration);
+      if (!integration) {
+        const known = services.policy.integrations.map((i) => i.name).join(', ') || '(none)';
+        throw new GuardiaError(
+          'unknown_integration',
+          `no integration named "${request.params.integration}"; configured: ${known}`,
+        );
+      }
+      const req = inbound(request);
+      if (integration.type === 'pagerduty') return pagerDuty(req, reply, [integration]);
+      const adapter = adapterFor(integration.type);
+      if (!adapter)
+        throw new GuardiaError(
+          'unknown_integration',
+          `integration type "${integration.type}" has no adapter`,
+        );
+      try {
+        adapter.authenticate(req, requireSecret(integration));
+        const delivery = adapter.parse(req, integration);
+        const results = await services.ingest.acceptDelivery(delivery);
+        return reply
+          .status(202)
+          .send({ status: 'accepted', results, workflow_runs: delivery.workflowRuns?.length ?? 0 });
+      } catch (err) {
+        services.metrics.alertRejected(integration.name, toGuardiaError(err).code);
+        throw err;
+      }
+    },
+  );
 
   app.post('/v2/enqueue', async (request, reply) => {
     const integrations = services.policy.integrations.filter((i) => i.type === 'pagerduty');
@@ -63,16 +84,39 @@ export async function hookRoutes(app: FastifyInstance, services: AppServices): P
     if (!event) return invalidEvent(reply, 400, errors, 'invalid_input');
     const configured = candidates.filter((i) => resolveSecret(i.secret, services.env));
     if (configured.length === 0) {
-      const vars = candidates.map((i) => i.secret.env).join(' or ') || 'a pagerduty integration in the policy';
-      return invalidEvent(reply, 401, [`PagerDuty events are refused: set ${vars} on the Guardia server`], 'unauthenticated');
+      const vars =
+        candidates.map((i) => i.secret.env).join(' or ') || 'a pagerduty integration in the policy';
+      return invalidEvent(
+        reply,
+        401,
+        [`PagerDuty events are refused: set ${vars} on the Guardia server`],
+        'unauthenticated',
+      );
     }
-    const integration = configured.find((i) => safeEqual(event.routing_key, resolveSecret(i.secret, services.env)!));
-    if (!integration) return invalidEvent(reply, 401, ["'routing_key' does not match this Guardia's routing key"], 'unauthenticated');
-    const result = await services.ingest.accept(pagerDutyToAlert(event, integration, req.rawBody.toString('utf8')));
-    return reply.status(202).send({ status: 'success', message: 'Event processed', dedup_key: result.dedup_key });
+    const integration = configured.find((i) =>
+      safeEqual(event.routing_key, resolveSecret(i.secret, services.env)!),
+    );
+    if (!integration)
+      return invalidEvent(
+        reply,
+        401,
+        ["'routing_key' does not match this Guardia's routing key"],
+        'unauthenticated',
+      );
+    const result = await services.ingest.accept(
+      pagerDutyToAlert(event, integration, req.rawBody.toString('utf8')),
+    );
+    return reply
+      .status(202)
+      .send({ status: 'success', message: 'Event processed', dedup_key: result.dedup_key });
   }
 
-  function invalidEvent(reply: FastifyReply, status: number, errors: string[], code: 'invalid_json' | 'invalid_input' | 'unauthenticated') {
+  function invalidEvent(
+    reply: FastifyReply,
+    status: number,
+    errors: string[],
+    code: 'invalid_json' | 'invalid_input' | 'unauthenticated',
+  ) {
     services.metrics.alertRejected('pagerduty', code);
     const message = status === 400 ? 'Event object is invalid' : 'Unauthorized';
     return reply.status(status).send({

@@ -17,7 +17,9 @@ export const listQuerySchema = z.object({
   before: z.coerce.number().int().positive().optional(),
 });
 
-const idParamsSchema = z.object({ id: z.coerce.number().int().positive({ message: 'expected a positive incident id' }) });
+const idParamsSchema = z.object({
+  id: z.coerce.number().int().positive({ message: 'expected a positive incident id' }),
+});
 
 export const declareBodySchema = z.object({
   title: z.string().trim().min(1, 'must not be empty').max(1024),
@@ -25,7 +27,10 @@ export const declareBodySchema = z.object({
   started_at: z.iso.datetime({ offset: true }).optional(),
   dedup_key: z.string().min(1).max(255).optional(),
   details: z.record(z.string(), z.unknown()).optional(),
-  links: z.array(z.object({ href: z.string().min(1).max(2048), text: z.string().max(1024).optional() })).max(50).optional(),
+  links: z
+    .array(z.object({ href: z.string().min(1).max(2048), text: z.string().max(1024).optional() }))
+    .max(50)
+    .optional(),
 });
 
 export const actionBodySchema = z.object({ note: z.string().max(4096).optional() }).default({});

@@ -13,7 +13,10 @@ export async function opsRoutes(app: FastifyInstance, services: AppServices): Pr
       await sql`select 1`.execute(services.store.db);
       return { status: 'ready', store: services.store.dialect };
     } catch {
-      return reply.status(503).send({ status: 'unavailable', error: { code: 'store_unavailable', message: 'the store does not answer' } });
+      return reply.status(503).send({
+        status: 'unavailable',
+        error: { code: 'store_unavailable', message: 'the store does not answer' },
+      });
     }
   });
 

@@ -37,8 +37,16 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await sql`create unique index incidents_open_dedup on incidents (dedup_key) where status <> 'resolved' and dedup_key is not null`.execute(
     db,
   );
-  await db.schema.createIndex('incidents_status_started').on('incidents').columns(['status', 'started_at']).execute();
-  await db.schema.createIndex('incidents_dedup_resolved').on('incidents').columns(['dedup_key', 'resolved_at']).execute();
+  await db.schema
+    .createIndex('incidents_status_started')
+    .on('incidents')
+    .columns(['status', 'started_at'])
+    .execute();
+  await db.schema
+    .createIndex('incidents_dedup_resolved')
+    .on('incidents')
+    .columns(['dedup_key', 'resolved_at'])
+    .execute();
 
   await db.schema
     .createTable('incident_events')
@@ -50,7 +58,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('message', 'text', (c) => c.notNull())
     .addColumn('data', 'text', (c) => c.notNull().defaultTo('{}'))
     .execute();
-  await db.schema.createIndex('incident_events_incident').on('incident_events').columns(['incident_id', 'id']).execute();
+  await db.schema
+    .createIndex('incident_events_incident')
+    .on('incident_events')
+    .columns(['incident_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('alerts')
@@ -69,7 +81,12 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .execute();
   await db.schema.createIndex('alerts_incident').on('alerts').columns(['incident_id', 'id']).execute();
   // A redelivered webhook (same delivery id or body hash) is recognised and answered without a second alert.
-  await db.schema.createIndex('alerts_delivery').on('alerts').columns(['integration', 'delivery_key']).unique().execute();
+  await db.schema
+    .createIndex('alerts_delivery')
+    .on('alerts')
+    .columns(['integration', 'delivery_key'])
+    .unique()
+    .execute();
 
   await db.schema
     .createTable('api_tokens')

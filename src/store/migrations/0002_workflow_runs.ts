@@ -24,7 +24,12 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('recorded_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('workflow_runs_run').on('workflow_runs').columns(['repo', 'run_id']).unique().execute();
+  await db.schema
+    .createIndex('workflow_runs_run')
+    .on('workflow_runs')
+    .columns(['repo', 'run_id'])
+    .unique()
+    .execute();
   await db.schema
     .createIndex('workflow_runs_latest')
     .on('workflow_runs')

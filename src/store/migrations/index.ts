@@ -6,19 +6,24 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from './helpers.js';
 import * as m0001 from './0001_incidents.js';
 import * as m0002 from './0002_workflow_runs.js';
+import * as m0003 from './0003_evidence_gate_audit.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001_incidents': m0001,
   '0002_workflow_runs': m0002,
+  '0003_evidence_gate_audit': m0003,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return Object.fromEntries(
-        Object.entries(MIGRATIONS).map(([name, m]) => [name, { up: (db: Kysely<unknown>) => m.up(db, dialect) }]),
+        Object.entries(MIGRATIONS).map(([name, m]) => [
+          name,
+          { up: (db: Kysely<unknown>) => m.up(db, dialect) },
+        ]),
       );
     },
   };
