@@ -30,6 +30,7 @@
  * of `workflow_run.path` / `workflow.path`; a full path also matches) or workflow display names (`Test/Build`,
  * matched case-insensitively against `workflow_run.name` / `workflow.name`).
  */
+import { namesWorkflow, workflowFileName } from '../domain/evidence/workflows.js';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { IntegrationPolicy } from '../domain/policy/schema.js';
@@ -122,23 +123,12 @@ export function verifyGitHubSignature(rawBody: Buffer, signature: string | undef
   }
 }
 
-/** The last path segment of a workflow path, without a `@ref` suffix (reusable/dynamic workflow paths carry one). */
-function fileName(path: string): string {
-  const last = path.split('/').pop() ?? path;
-  const at = last.indexOf('@');
-  return at > 0 ? last.slice(0, at) : last;
-}
-
 /** Does a policy entry (file name, full path, or display name) name this run's workflow? */
 function names(entry: string, event: WorkflowRunEvent): boolean {
-  const paths = [event.workflow_run.path, event.workflow?.path].filter(
-    (p): p is string => typeof p === 'string' && p !== '',
-  );
-  if (paths.some((p) => p === entry || fileName(p) === entry)) return true;
-  const wanted = entry.toLowerCase();
-  return [event.workflow_run.name, event.workflow?.name].some(
-    (n) => typeof n === 'string' && n.toLowerCase() === wanted,
-  );
+  return namesWorkflow(entry, {
+    paths: [event.workflow_run.path, event.workflow?.path],
+    names: [event.workflow_run.name, event.workflow?.name],
+  });
 }
 
 function dedupKey(repo: string, path: string, branch: string | null): string {
@@ -190,7 +180,7 @@ function toAlert(
     integration: integration.name,
     action: conclusion === 'success' ? 'resolve' : 'trigger',
     dedup_key: dedupKey(repo, run.path, run.head_branch),
-    title: clip(`${fileName(run.path)} ${verb(conclusion)} on ${branch} (${repo})`),
+    title: clip(`${workflowFileName(run.path)} ${verb(conclusion)} on ${branch} (${repo})`),
     severity: null,
     source: repo,
     details: {

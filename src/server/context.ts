@@ -3,6 +3,7 @@
  * server and the CLI so both take the same code paths.
  */
 import type { Policy } from '../domain/policy/schema.js';
+import { AuditLog } from '../services/audit.js';
 import { IncidentService } from '../services/incidents.js';
 import { IngestService } from '../services/ingest.js';
 import { TokenService } from '../services/tokens.js';
@@ -15,6 +16,7 @@ export interface AppServices {
   policy: Policy;
   clock: Clock;
   env: NodeJS.ProcessEnv;
+  audit: AuditLog;
   incidents: IncidentService;
   ingest: IngestService;
   tokens: TokenService;
@@ -34,6 +36,7 @@ export function createServices(
     clock,
     env,
     metrics,
+    audit: new AuditLog(store, clock),
     incidents: new IncidentService(store, policy, clock),
     ingest: new IngestService(store, policy, clock, metrics),
     tokens: new TokenService(store, clock),
