@@ -2,31 +2,46 @@
 /**
  * The `guardia` command. Each command group lives in its own file and registers itself here.
  * Exit codes (DESIGN.md §4): 0 ok, 1 a check failed or was refused, 2 usage error or cannot evaluate.
+ *
+ * Groups are loaded on demand: `guardia gate --server …` in a CI job should not pay for loading the HTTP server
+ * and database drivers it never uses. Only `--help` without a command loads every group.
  */
 import { Command, CommanderError } from 'commander';
-import { registerIncidentCommands } from './incidents.js';
-import { registerPolicyCommands } from './policy.js';
-import { registerServeCommand } from './serve.js';
-import { registerTokenCommands } from './tokens.js';
 import { reportCliError } from './output.js';
 
-export function buildProgram(): Command {
+type Registrar = (program: Command) => void;
+
+/** Top-level command name → the module that registers it (a module may register several names). */
+const GROUPS: Record<string, () => Promise<Registrar>> = {
+  serve: async () => (await import('./serve.js')).registerServeCommand,
+  init: async () => (await import('./policy.js')).registerPolicyCommands,
+  policy: async () => (await import('./policy.js')).registerPolicyCommands,
+  incidents: async () => (await import('./incidents.js')).registerIncidentCommands,
+  tokens: async () => (await import('./tokens.js')).registerTokenCommands,
+};
+
+/** Builds the program with the groups `argv` needs (all of them when it names none we know). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('guardia')
     .description(
       'Guardia runs your SRE runbook: alerts, incidents with SLA clocks, escalation, evidence, release gate.',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerServeCommand(program);
-  registerPolicyCommands(program);
-  registerIncidentCommands(program);
-  registerTokenCommands(program);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const wanted = first && first in GROUPS ? [GROUPS[first]!] : Object.values(GROUPS);
+  const registered = new Set<Registrar>();
+  for (const load of wanted) {
+    const register = await load();
+    if (!registered.has(register)) register(program);
+    registered.add(register);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
