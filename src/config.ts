@@ -18,6 +18,8 @@ export interface Config {
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
   logLevel: string;
+  /** How people reach this Guardia (links in messages): GUARDIA_PUBLIC_URL, else the listen address. */
+  publicUrl: string;
 }
 
 export interface ConfigOverrides {
@@ -36,9 +38,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   const explicitPolicy = overrides.policy ?? env.GUARDIA_POLICY;
   const policyPath = explicitPolicy ?? (fs.existsSync('guardia.yaml') ? 'guardia.yaml' : undefined);
+  const host = overrides.host ?? env.GUARDIA_HOST ?? '127.0.0.1';
   return {
-    host: overrides.host ?? env.GUARDIA_HOST ?? '127.0.0.1',
+    host,
     port,
+    publicUrl: env.GUARDIA_PUBLIC_URL ?? `http://${host}:${port}`,
     databaseUrl: overrides.databaseUrl ?? env.GUARDIA_DATABASE_URL ?? DEFAULT_DATABASE_URL,
     policyPath,
     dataDir: env.GUARDIA_DATA_DIR ?? './data',

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, loadSecretKey, type Config } from '../config.js';
 import { loadPolicy } from '../domain/policy/load.js';
 import { createServices, type AppServices } from '../server/context.js';
 import { systemClock } from '../shared/clock.js';
@@ -35,7 +35,8 @@ export async function withServices<T>(
   const policy = loadPolicy({ path: config.policyPath });
   const store = await openStore({ url: config.databaseUrl });
   try {
-    return await fn(createServices(store, policy, systemClock), config);
+    const settings = { secretKey: loadSecretKey(config), publicUrl: config.publicUrl };
+    return await fn(createServices(store, policy, systemClock, process.env, settings), config);
   } finally {
     await store.close();
   }

@@ -31,7 +31,7 @@ export function registerServeCommand(program: Command): void {
         policy: options.policy,
       });
       const policy = loadPolicy({ path: config.policyPath });
-      loadSecretKey(config);
+      const secretKey = loadSecretKey(config);
       const store = await openStore({ url: config.databaseUrl });
       const logger = pino({
         level: config.logLevel,
@@ -41,7 +41,10 @@ export function registerServeCommand(program: Command): void {
           censor: '[redacted]',
         },
       });
-      const services = createServices(store, policy, systemClock);
+      const services = createServices(store, policy, systemClock, process.env, {
+        secretKey,
+        publicUrl: config.publicUrl,
+      });
       const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit });
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();

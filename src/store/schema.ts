@@ -32,6 +32,8 @@ export interface IncidentTable {
   links: string;
   created_at: string;
   updated_at: string;
+  /** JSON of the frozen PlannedStep[]; null for incidents opened before the engine existed. */
+  escalation_plan: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IncidentEventTable {
@@ -145,6 +147,44 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface TimerTable {
+  id: Generated<number>;
+  kind: string;
+  incident_id: number;
+  due_at: string;
+  payload: string;
+  status: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  fired_at: string | null;
+  outcome: string | null;
+}
+
+export interface NotificationTable {
+  id: Generated<number>;
+  incident_id: number;
+  kind: string;
+  channel: string;
+  person_id: string | null;
+  contact_index: number;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface ChannelRefTable {
+  channel: string;
+  key: string;
+  ref: string;
+  updated_at: string;
+}
+
 export interface Database {
   incidents: IncidentTable;
   incident_events: IncidentEventTable;
@@ -156,6 +196,9 @@ export interface Database {
   gate_overrides: GateOverrideTable;
   gate_decisions: GateDecisionTable;
   audit_log: AuditLogTable;
+  timers: TimerTable;
+  notifications: NotificationTable;
+  channel_refs: ChannelRefTable;
 }
 
 export type IncidentRow = Selectable<IncidentTable>;
@@ -165,3 +208,5 @@ export type IncidentEventRow = Selectable<IncidentEventTable>;
 export type AlertRow = Selectable<AlertTable>;
 export type ApiTokenRow = Selectable<ApiTokenTable>;
 export type WorkflowRunRow = Selectable<WorkflowRunTable>;
+export type TimerRow = Selectable<TimerTable>;
+export type NotificationRow = Selectable<NotificationTable>;

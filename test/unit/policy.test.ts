@@ -60,6 +60,9 @@ integrations:
   - name: generic
     type: generic
     secret: \${GENERIC_TOKEN}
+channels:
+  pager:
+    type: pager
 routes:
   - name: pager
     severity: sev2

@@ -10,13 +10,26 @@ organization:
   name: SRE Operations Runbook (Enterprise)
 
 # Ownership model. Add each person's contact details and put them in the roles below.
+# Contacts are tried in order: Slack first, then email when Slack cannot be reached. Replace the examples.
 people:
   - id: eng-lead
     name: Engineering Lead
+    language: en
+    contacts:
+      - { channel: slack, slack_user: U0000LEAD }
+      - { channel: email, address: eng-lead@example.com }
   - id: sre
     name: Backend/SRE engineer
+    language: en
+    contacts:
+      - { channel: slack, slack_user: U00000SRE }
+      - { channel: email, address: sre@example.com }
   - id: cto
     name: CTO/Founder
+    language: es
+    contacts:
+      - { channel: slack, slack_user: U00000CTO }
+      - { channel: email, address: cto@example.com }
 
 roles:
   - id: primary
@@ -133,6 +146,35 @@ integrations:
     type: pagerduty
     secret: \${PAGERDUTY_ROUTING_KEY}
     description: PagerDuty Events API v2 compatible (POST /v2/enqueue, routing_key)
+
+# How Guardia reaches people and teams. "pager" pages the on-call through the escalation policy above, each
+# person on their own contacts. Secrets come from the environment; a channel whose secret is unset reports every
+# message it could not send on the incident's timeline and fails over to the next contact.
+channels:
+  pager:
+    type: pager
+  slack:
+    type: slack
+    webhook_url: \${SLACK_WEBHOOK_URL}
+  email:
+    type: email
+    smtp_url: \${SMTP_URL}
+    from: guardia@example.com
+  ops-email:
+    type: email
+    smtp_url: \${SMTP_URL}
+    from: guardia@example.com
+    to: [ops@example.com]
+  issue-tracker:
+    type: github-issues
+    labels: [incident, backup]
+
+# Delivery: attempts per contact method before failing over, with exponential backoff and jitter.
+delivery:
+  max_attempts: 5
+  initial_backoff: 10s
+  max_backoff: 2m
+  timeout: 10s
 
 # Alert channels (the runbook's): the first route that matches an alert decides its severity and who hears.
 routes:

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { evidenceSchema, gateSchema, githubSchema } from './evidence-schema.js';
+import { channelSchema, contactSchema, deliverySchema } from './notify-schema.js';
 import {
   durationSchema,
   id,
@@ -22,10 +23,12 @@ import type { Severity } from './schema-parts.js';
 const personSchema = z.strictObject({
   id,
   name: z.string().min(1),
-  email: z.email().optional(),
-  slack_user: z.string().optional(),
+  /** Messages to this person are written in this language (the runbook is bilingual). */
   language: z.enum(['en', 'es']).default('en'),
+  /** How to reach this person, in failover order (Slack first, then email, …). */
+  contacts: z.array(contactSchema).default([]),
 });
+export type PersonPolicy = z.output<typeof personSchema>;
 
 const roleSchema = z.strictObject({
   id,
@@ -150,6 +153,8 @@ export const policySchema = z
       .strictObject({ reopen_window: wallDurationSchema.default(ONE_HOUR) })
       .default({ reopen_window: ONE_HOUR }),
     integrations: z.array(integrationSchema).default([]),
+    channels: z.record(id, channelSchema).default({}),
+    delivery: deliverySchema,
     routes: z
       .array(routeSchema)
       .min(1, 'at least one route is needed; the last one usually matches everything'),
@@ -185,6 +190,14 @@ export const policySchema = z
       }),
     );
     for (const sev of SEVERITIES) {
+      policy.escalation[sev].forEach((step, s) => {
+        if (typeof step.after === 'object' && step.after.kind === 'business')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['escalation', sev, s, 'after'],
+            message: 'escalation steps wait wall-clock time ("30m"), not business days',
+          });
+      });
       policy.escalation[sev].forEach((step, s) =>
         step.notify.forEach((target, t) => {
           if (!roles.has(target) && !people.has(target))
@@ -204,6 +217,46 @@ export const policySchema = z
           message: `"workflows" applies to github integrations only, not ${integration.type}`,
         });
     });
+    const channels = policy.channels;
+    policy.people.forEach((person, p) =>
+      person.contacts.forEach((contact, c) => {
+        const channel = channels[contact.channel];
+        if (!channel)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', p, 'contacts', c, 'channel'],
+            message: `unknown channel "${contact.channel}"; channels: ${Object.keys(channels).join(', ') || '(none)'}`,
+          });
+        else if (channel.type === 'slack' && !contact.slack_user)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', p, 'contacts', c],
+            message: `channel "${contact.channel}" is Slack: add slack_user (the member id, e.g. U012AB3CD)`,
+          });
+        else if (channel.type === 'email' && !contact.address)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', p, 'contacts', c],
+            message: `channel "${contact.channel}" is email: add address`,
+          });
+        else if (channel.type === 'pager' || channel.type === 'github-issues')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', p, 'contacts', c, 'channel'],
+            message: `channel "${contact.channel}" is ${channel.type}; a person is reached through slack, email or webhook channels`,
+          });
+      }),
+    );
+    policy.routes.forEach((route, r) =>
+      route.notify.forEach((name, n) => {
+        if (!channels[name])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', r, 'notify', n],
+            message: `unknown channel "${name}"; channels: ${Object.keys(channels).join(', ') || '(none)'}`,
+          });
+      }),
+    );
     const integrations = new Set(policy.integrations.map((i) => i.name));
     policy.routes.forEach((route, r) => {
       const named = route.match.integration;

@@ -7,6 +7,7 @@ import type { Dialect } from './helpers.js';
 import * as m0001 from './0001_incidents.js';
 import * as m0002 from './0002_workflow_runs.js';
 import * as m0003 from './0003_evidence_gate_audit.js';
+import * as m0006 from './0006_engine.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0001_incidents': m0001,
   '0002_workflow_runs': m0002,
   '0003_evidence_gate_audit': m0003,
+  '0006_engine': m0006,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
