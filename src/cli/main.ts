@@ -18,6 +18,11 @@ const GROUPS: Record<string, () => Promise<Registrar>> = {
   policy: async () => (await import('./policy.js')).registerPolicyCommands,
   incidents: async () => (await import('./incidents.js')).registerIncidentCommands,
   tokens: async () => (await import('./tokens.js')).registerTokenCommands,
+  oncall: async () => (await import('./oncall.js')).registerOnCallCommands,
+  gate: async () => (await import('./gate.js')).registerGateCommands,
+  audit: async () => (await import('./audit.js')).registerAuditCommands,
+  evidence: async () => (await import('./evidence.js')).registerEvidenceCommands,
+  review: async () => (await import('./evidence.js')).registerEvidenceCommands,
 };
 
 /** Builds the program with the groups `argv` needs (all of them when it names none we know). */

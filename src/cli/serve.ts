@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { loadConfig, loadSecretKey } from '../config.js';
 import { loadPolicy, resolveSecret } from '../domain/policy/load.js';
+import { Engine } from '../engine/engine.js';
+import { closeEmailTransports } from '../notify/email.js';
 import { buildApp } from '../server/app.js';
 import { createServices } from '../server/context.js';
 import { systemClock } from '../shared/clock.js';
@@ -46,6 +48,12 @@ export function registerServeCommand(program: Command): void {
         publicUrl: config.publicUrl,
       });
       const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit });
+      // The engine executes escalation steps and delivers notifications; commits wake it at once.
+      const engine = new Engine(services, {
+        onError: (err) => logger.error({ err }, 'escalation engine cycle failed'),
+      });
+      services.scheduler.onCommit(() => engine.wake());
+      engine.start();
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -61,6 +69,8 @@ export function registerServeCommand(program: Command): void {
           `  integration ${integration.name} (${integration.type}): ${ready ? 'ready' : `refusing alerts until ${integration.secret.env} is set`}`,
         );
       }
+      if (!process.env.SLACK_SIGNING_SECRET)
+        banner.push('  slack buttons: refused until SLACK_SIGNING_SECRET is set');
       const tokens = await services.tokens.list();
       if (!tokens.some((t) => t.revoked_at === null)) {
         banner.push(
@@ -76,6 +86,8 @@ export function registerServeCommand(program: Command): void {
         stopping = true;
         logger.info({ signal }, 'shutting down');
         await app.close();
+        await engine.stop();
+        closeEmailTransports();
         await store.close();
         logger.flush();
         process.exit(0);

@@ -20,6 +20,26 @@ export interface ParsedDelivery {
   alerts: NormalizedAlert[];
   /** Completed CI runs to keep as evidence (GitHub workflow_run). */
   workflowRuns?: WorkflowRunRecord[];
+  /**
+   * Deployments waiting for the release gate's answer (GitHub deployment_protection_rule). Adapters only parse;
+   * the hooks route asks the gate and posts the answer after the delivery is accepted.
+   */
+  deploymentReviews?: DeploymentReviewRequest[];
+}
+
+/** A GitHub deployment protection rule asking whether a deployment to an environment may proceed. */
+export interface DeploymentReviewRequest {
+  environment: string;
+  /** Where the answer goes: POST {environment_name, state, comment} (GitHub's "review custom gates" endpoint). */
+  callback_url: string;
+  repo: string;
+  sha: string | null;
+  ref: string | null;
+  /** The event that started the workflow run (push, workflow_dispatch, …). */
+  event: string | null;
+  deployment_id: number | null;
+  installation_id: number | null;
+  delivery_id: string | null;
 }
 
 export interface IngestAdapter {

@@ -25,6 +25,8 @@
  *     workflow per branch and the default route "backup-smoke" (glob `gh:*backup-restore-smoke.yml*`) applies;
  *     severity null (the route decides); delivery key = X-GitHub-Delivery, so a redelivery is not counted twice.
  *   - A run of a workflow in neither list → accepted and ignored.
+ *   - `deployment_protection_rule` (a GitHub App's custom deployment protection rule), action `requested` → a
+ *     deployment review request (github-deployment.ts); the release gate's answer is POSTed to its callback URL.
  *
  * Workflow entries in the policy are either file names (`backup-restore-smoke.yml`, matched against the basename
  * of `workflow_run.path` / `workflow.path`; a full path also matches) or workflow display names (`Test/Build`,
@@ -46,6 +48,7 @@ import {
   type ParsedDelivery,
 } from './adapter.js';
 import type { NormalizedAlert } from './alert.js';
+import { parseDeploymentProtectionRule } from './github-deployment.js';
 
 /** The schema defaults of `integration.workflows` (src/domain/policy/schema.ts), used when the policy omits it. */
 export const DEFAULT_GITHUB_WORKFLOWS: { alert_on_failure: string[]; record: string[] } = {
@@ -231,6 +234,9 @@ export const githubAdapter: IngestAdapter = {
         },
       ]);
     }
+    // A GitHub App's deployment protection rule: answered by the gate after the 202 (github-deployment.ts).
+    if (eventName === 'deployment_protection_rule')
+      return parseDeploymentProtectionRule(parseJsonBody(request), header(request, DELIVERY_HEADER));
     // ping (sent when the hook is created) and events Guardia does not use are accepted and dropped.
     if (eventName !== 'workflow_run') return { alerts: [] };
 

@@ -67,6 +67,8 @@ export interface OutboundMessage {
 export interface ExternalRefs {
   get(channel: string, key: string): Promise<string | undefined>;
   set(channel: string, key: string, ref: string): Promise<void>;
+  /** Forgets a ref (the GitHub issue was closed), so the next failure opens a new one. */
+  delete(channel: string, key: string): Promise<void>;
 }
 
 export interface DeliveryContext {

@@ -6,9 +6,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { GuardiaError } from '../shared/errors.js';
 import type { AppServices } from './context.js';
 import { toGuardiaError } from './errors.js';
+import { ackRoutes } from './routes/ack.js';
+import { evidenceRoutes } from './routes/evidence.js';
+import { gateRoutes } from './routes/gate.js';
 import { hookRoutes } from './routes/hooks.js';
 import { incidentRoutes } from './routes/incidents.js';
+import { oncallRoutes } from './routes/oncall.js';
 import { opsRoutes } from './routes/ops.js';
+import { slackRoutes } from './routes/slack.js';
 
 export interface AppOptions {
   /** A pino logger; none (tests) means no logs. */
@@ -45,7 +50,8 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
     request.log.info(
       {
         method: request.method,
-        path: request.url.split('?')[0],
+        // An acknowledge link's token is a credential: its route pattern is logged instead of the path.
+        path: route === '/ack/*' ? route : request.url.split('?')[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },
@@ -68,7 +74,12 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
   });
 
   await app.register(async (scope) => hookRoutes(scope, services));
+  await app.register(async (scope) => slackRoutes(scope, services));
+  await app.register(async (scope) => ackRoutes(scope, services));
   await app.register(async (scope) => incidentRoutes(scope, services));
+  await app.register(async (scope) => oncallRoutes(scope, services));
+  await app.register(async (scope) => evidenceRoutes(scope, services));
+  await app.register(async (scope) => gateRoutes(scope, services));
   await app.register(async (scope) => opsRoutes(scope, services));
   return app;
 }

@@ -4,9 +4,14 @@
  */
 import crypto from 'node:crypto';
 import type { Policy } from '../domain/policy/schema.js';
+import { EscalationScheduler } from '../engine/scheduler.js';
 import { AuditLog } from '../services/audit.js';
+import { DeploymentReviewService } from '../services/deployment-review.js';
+import { EvidenceService } from '../services/evidence.js';
+import { GateService } from '../services/gate.js';
 import { IncidentService } from '../services/incidents.js';
 import { IngestService } from '../services/ingest.js';
+import { OnCallService } from '../services/oncall.js';
 import { TokenService } from '../services/tokens.js';
 import type { Clock } from '../shared/clock.js';
 import type { Store } from '../store/db.js';
@@ -19,10 +24,16 @@ export interface AppServices {
   env: NodeJS.ProcessEnv;
   settings: ServiceSettings;
   audit: AuditLog;
+  /** Writes escalation timers and outbox messages with each incident change; the engine executes them. */
+  scheduler: EscalationScheduler;
   incidents: IncidentService;
   ingest: IngestService;
   tokens: TokenService;
   metrics: Metrics;
+  gate: GateService;
+  deploymentReviews: DeploymentReviewService;
+  evidence: EvidenceService;
+  oncall: OnCallService;
 }
 
 export interface ServiceSettings {
@@ -40,6 +51,9 @@ export function createServices(
   settings: Partial<ServiceSettings> = {},
 ): AppServices {
   const metrics = new Metrics(store);
+  const scheduler = new EscalationScheduler(policy);
+  const audit = new AuditLog(store, clock);
+  const gate = new GateService(store, policy, clock, audit);
   return {
     store,
     policy,
@@ -51,9 +65,14 @@ export function createServices(
       publicUrl: (settings.publicUrl ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     },
     metrics,
-    audit: new AuditLog(store, clock),
-    incidents: new IncidentService(store, policy, clock),
-    ingest: new IngestService(store, policy, clock, metrics),
+    audit,
+    gate,
+    deploymentReviews: new DeploymentReviewService(gate, audit, policy, env),
+    evidence: new EvidenceService(store, policy, clock, audit, env),
+    scheduler,
+    incidents: new IncidentService(store, policy, clock, scheduler),
+    ingest: new IngestService(store, policy, clock, metrics, scheduler),
     tokens: new TokenService(store, clock),
+    oncall: new OnCallService(store, policy, clock, audit),
   };
 }

@@ -3,6 +3,7 @@
  * happens, and writes the result and its timeline in one transaction.
  */
 import type { Kysely } from 'kysely';
+import type { IncidentHooks } from '../engine/scheduler.js';
 import { transition, type IncidentAction, type TimelineEntry } from '../domain/incidents/incident.js';
 import type { Policy, Severity } from '../domain/policy/schema.js';
 import { computeDueDates } from '../domain/sla/clocks.js';
@@ -93,6 +94,7 @@ export class IncidentService {
     private readonly store: Store,
     private readonly policy: Policy,
     private readonly clock: Clock,
+    private readonly hooks?: IncidentHooks,
   ) {}
 
   /** Declares an incident by hand (a person saw a problem before any alert did). */
@@ -108,7 +110,7 @@ export class IncidentService {
     }
     const id = await this.store.db.transaction().execute(async (trx) => {
       try {
-        return await openIncident(
+        const opened = await openIncident(
           trx,
           this.policy,
           {
@@ -125,6 +127,8 @@ export class IncidentService {
           now,
           { actor, kind: 'declared', message: `Declared ${input.severity} by ${actor}: ${input.title}` },
         );
+        if (this.hooks) await this.hooks.opened(trx, (await getIncident(trx, opened))!, now);
+        return opened;
       } catch (err) {
         if (input.dedup_key && isUniqueViolation(err)) {
           throw new GuardiaError('conflict', `an open incident already has dedup_key "${input.dedup_key}"`);
@@ -132,6 +136,7 @@ export class IncidentService {
         throw err;
       }
     });
+    this.hooks?.committed();
     return this.require(id);
   }
 
@@ -144,7 +149,9 @@ export class IncidentService {
       const result = transition(incident, action, now, actor, note);
       await updateIncident(trx, id, result.changes, now.toISOString());
       await appendTimeline(trx, id, result.timeline);
+      await this.hooks?.changed(trx, { ...incident, ...result.changes }, action, now);
     });
+    this.hooks?.committed();
     return this.require(id);
   }
 

@@ -21,11 +21,13 @@ import {
   appendTimeline,
   findOpenByDedupKey,
   findRecentlyResolved,
+  getIncident,
   updateIncident,
   type Incident,
 } from '../store/incidents-repo.js';
 import type { Database } from '../store/schema.js';
 import { upsertWorkflowRun } from '../store/workflow-runs-repo.js';
+import type { IncidentHooks } from '../engine/scheduler.js';
 import { isUniqueViolation, openIncident } from './incidents.js';
 
 export interface IngestObserver {
@@ -50,6 +52,7 @@ export class IngestService {
     private readonly policy: Policy,
     private readonly clock: Clock,
     private readonly observer?: IngestObserver,
+    private readonly hooks?: IncidentHooks,
   ) {}
 
   /** Stores the alert and applies it to its incident; resolves once both are committed. */
@@ -93,6 +96,7 @@ export class IngestService {
       for (const item of batch) await this.commitOne(item);
       return;
     }
+    this.hooks?.committed();
     batch.forEach((item, i) => this.settle(item, results[i]!));
   }
 
@@ -101,6 +105,7 @@ export class IngestService {
       const results = await this.store.db
         .transaction()
         .execute((trx) => this.applyDelivery(trx, item.delivery));
+      this.hooks?.committed();
       this.settle(item, results);
     } catch (err) {
       // A unique violation means another writer got there first (same delivery, or the same dedup key opened
@@ -173,9 +178,18 @@ export class IngestService {
       if (open) {
         await db
           .updateTable('incidents')
-          .set((eb) => ({ alert_count: eb('alert_count', '+', 1), last_alert_at: stamp, updated_at: stamp }))
+          .set((eb) => ({
+            alert_count: eb('alert_count', '+', 1),
+            last_alert_at: stamp,
+            updated_at: stamp,
+            // New links (e.g. the newest failing run) join the incident so messages can point at them.
+            ...(newLinks(open.links, alert.links).length
+              ? { links: JSON.stringify(mergeLinks(open.links, alert.links)) }
+              : {}),
+          }))
           .where('id', '=', open.id)
           .execute();
+        await this.hooks?.attached(db, open, now);
         return record(open.id, 'attached');
       }
       const decision = routeAlert(this.policy, alert);
@@ -202,6 +216,7 @@ export class IngestService {
           stamp,
         );
         await appendTimeline(db, recent.id, change.timeline);
+        if (this.hooks) await this.hooks.reopened(db, (await getIncident(db, recent.id))!, now);
         return record(recent.id, 'reopened');
       }
       const startedAt =
@@ -228,6 +243,7 @@ export class IngestService {
           data: { route: decision.route.name, notify: decision.route.notify, dedup_key: alert.dedup_key },
         },
       );
+      if (this.hooks) await this.hooks.opened(db, (await getIncident(db, id))!, now);
       return record(id, 'opened');
     }
 
@@ -264,6 +280,7 @@ export class IngestService {
     const result = transition(incident, action, now, actor, note);
     await updateIncident(db, incident.id, result.changes, now.toISOString());
     await appendTimeline(db, incident.id, result.timeline);
+    await this.hooks?.changed(db, { ...incident, ...result.changes }, action, now);
   }
 
   private routeOf(incident: Incident, alert: NormalizedAlert): RoutePolicy {
@@ -273,6 +290,16 @@ export class IngestService {
 
 function reopenWindowMs(policy: Policy): number {
   return wallMs(policy.incidents.reopen_window);
+}
+
+function newLinks(existing: { href: string }[], incoming: { href: string }[]): { href: string }[] {
+  const known = new Set(existing.map((l) => l.href));
+  return incoming.filter((l) => !known.has(l.href));
+}
+
+/** The incident's links plus the alert's new ones, newest last, at most 50 (the oldest beyond that are dropped). */
+function mergeLinks<T extends { href: string }>(existing: T[], incoming: T[]): T[] {
+  return [...existing, ...(newLinks(existing, incoming) as T[])].slice(-50);
 }
 
 /** Keys longer than 255 characters become their first 200 characters plus a hash of the whole key. */

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'conflict'
   | 'invalid_policy'
   | 'rate_limited'
+  | 'upstream_error'
   | 'store_unavailable'
   | 'internal';
 
@@ -37,6 +38,8 @@ const CODE_TABLE: Record<ErrorCode, CodeMapping> = {
   conflict: { http: 409, exit: 1 },
   invalid_policy: { http: 500, exit: 1 },
   rate_limited: { http: 429, exit: 2 },
+  /** A provider Guardia calls (GitHub's API) refused or failed: Guardia cannot evaluate. */
+  upstream_error: { http: 502, exit: 2 },
   store_unavailable: { http: 503, exit: 2 },
   internal: { http: 500, exit: 2 },
 };

@@ -24,6 +24,8 @@ export interface Incident extends IncidentState {
   links: { href: string; text?: string }[];
   created_at: string;
   updated_at: string;
+  /** JSON of the frozen escalation plan (PlannedStep[]), or null when the incident does not page. */
+  escalation_plan: string | null;
 }
 
 export interface TimelineEvent extends TimelineEntry {

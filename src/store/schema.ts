@@ -185,6 +185,19 @@ export interface ChannelRefTable {
   updated_at: string;
 }
 
+export interface OnCallOverrideTable {
+  id: Generated<number>;
+  role: string;
+  person_id: string;
+  starts_at: string;
+  ends_at: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  cancelled_at: ColumnType<string | null, string | null | undefined, string | null>;
+  cancelled_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 export interface Database {
   incidents: IncidentTable;
   incident_events: IncidentEventTable;
@@ -199,6 +212,7 @@ export interface Database {
   timers: TimerTable;
   notifications: NotificationTable;
   channel_refs: ChannelRefTable;
+  oncall_overrides: OnCallOverrideTable;
 }
 
 export type IncidentRow = Selectable<IncidentTable>;

@@ -30,6 +30,15 @@ export async function upsertWorkflowRun(
   run: WorkflowRunRecord,
   now: string,
 ): Promise<boolean> {
+  return (await saveWorkflowRun(db, run, now)) !== 'unchanged';
+}
+
+/** Same as {@link upsertWorkflowRun}, saying what happened (the poller counts new and updated runs). */
+export async function saveWorkflowRun(
+  db: Kysely<Database>,
+  run: WorkflowRunRecord,
+  now: string,
+): Promise<'inserted' | 'updated' | 'unchanged'> {
   const existing = await db
     .selectFrom('workflow_runs')
     .select(['id', 'run_attempt', 'status', 'conclusion'])
@@ -41,21 +50,21 @@ export async function upsertWorkflowRun(
       .insertInto('workflow_runs')
       .values({ ...run, recorded_at: now })
       .execute();
-    return true;
+    return 'inserted';
   }
-  if (run.run_attempt < existing.run_attempt) return false;
+  if (run.run_attempt < existing.run_attempt) return 'unchanged';
   if (
     run.run_attempt === existing.run_attempt &&
     run.status === existing.status &&
     run.conclusion === existing.conclusion
   )
-    return false;
+    return 'unchanged';
   await db
     .updateTable('workflow_runs')
     .set({ ...run, recorded_at: now })
     .where('id', '=', existing.id)
     .execute();
-  return true;
+  return 'updated';
 }
 
 export async function listWorkflowRuns(

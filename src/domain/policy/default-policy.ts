@@ -45,6 +45,16 @@ roles:
     description: CTO/Founder, within 30 minutes for Sev-1
     members: [cto]
 
+# Rotations: a role with a rotation is held by one of its rotation's members at a time, handing off at a local
+# time in calendar.timezone (DST-safe). A role without one (as above) is held by all its members at once.
+# Temporary swaps are overrides: \`guardia oncall override --role primary --person sre --from … --to …\`.
+# rotations:
+#   - role: primary
+#     type: weekly            # or daily, with handoff: "09:00"
+#     handoff: mon 09:00
+#     start: "2026-11-02"     # the first hand-off at or after this date starts the first member's shift
+#     members: [eng-lead, sre]
+
 # Incident severities and response targets. Clocks start when the incident starts.
 severities:
   sev1:

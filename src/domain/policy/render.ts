@@ -55,9 +55,20 @@ export function renderPolicyMarkdown(policy: Policy): string {
     const names = role.members.map((id) => personName(policy, id));
     const description = role.description ?? '';
     const unlisted = names.filter((n) => !description.includes(n));
+    const rotation = policy.rotations.find((r) => r.role === role.id);
     const membersText =
-      names.length === 0 ? 'no members yet' : unlisted.length > 0 ? `members: ${names.join(', ')}` : '';
-    const body = [description, membersText].filter(Boolean).join('; ');
+      names.length === 0
+        ? rotation
+          ? ''
+          : 'no members yet'
+        : unlisted.length > 0
+          ? `members: ${names.join(', ')}`
+          : '';
+    // The rotation is part of the ownership model people read, so the rendered runbook states it too.
+    const rotationText = rotation
+      ? `${rotation.type} rotation ${rotation.members.map((id) => personName(policy, id)).join(' → ')}, hand-off ${rotation.handoff} ${policy.calendar.timezone}, from ${rotation.start}`
+      : '';
+    const body = [description, membersText, rotationText].filter(Boolean).join('; ');
     lines.push(`- **${role.name}:** ${body}`);
   }
   const paging = escalationSummary(policy);

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { evidenceSchema, gateSchema, githubSchema } from './evidence-schema.js';
 import { channelSchema, contactSchema, deliverySchema } from './notify-schema.js';
+import { checkRotations, rotationsSchema } from './oncall-schema.js';
 import {
   durationSchema,
   id,
@@ -138,6 +139,7 @@ export const policySchema = z
     organization: z.strictObject({ name: z.string().min(1) }).default({ name: 'Guardia' }),
     people: z.array(personSchema).default([]),
     roles: z.array(roleSchema).min(1, 'at least one on-call role is needed'),
+    rotations: rotationsSchema,
     severities: z.strictObject({
       sev1: severityTargetSchema,
       sev2: severityTargetSchema,
@@ -167,6 +169,7 @@ export const policySchema = z
     const roles = new Set(policy.roles.map((r) => r.id));
     uniqueIds(policy.people, 'people', ctx);
     uniqueIds(policy.roles, 'roles', ctx);
+    checkRotations(policy, ctx);
     uniqueIds(
       policy.integrations.map((i) => ({ id: i.name })),
       'integrations',

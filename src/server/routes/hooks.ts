@@ -20,6 +20,8 @@ export const HOOK_BODY_LIMIT = 4 * 1024 * 1024;
 export async function hookRoutes(app: FastifyInstance, services: AppServices): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Shutdown waits for deployment-review answers still in flight.
+  app.addHook('onClose', async () => services.deploymentReviews.drain());
 
   const inbound = (request: {
     headers: InboundRequest['headers'];
@@ -57,9 +59,16 @@ export async function hookRoutes(app: FastifyInstance, services: AppServices): P
         adapter.authenticate(req, requireSecret(integration));
         const delivery = adapter.parse(req, integration);
         const results = await services.ingest.acceptDelivery(delivery);
-        return reply
-          .status(202)
-          .send({ status: 'accepted', results, workflow_runs: delivery.workflowRuns?.length ?? 0 });
+        // Deployment protection rules are answered after the 202: the gate decision and the callback POST.
+        const reviews = delivery.deploymentReviews ?? [];
+        if (reviews.length > 0)
+          services.deploymentReviews.start(reviews, `integration:${integration.name}`, request.log);
+        return reply.status(202).send({
+          status: 'accepted',
+          results,
+          workflow_runs: delivery.workflowRuns?.length ?? 0,
+          ...(reviews.length > 0 ? { deployment_reviews: reviews.length } : {}),
+        });
       } catch (err) {
         services.metrics.alertRejected(integration.name, toGuardiaError(err).code);
         throw err;

@@ -47,8 +47,16 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('delivered_at', 'text')
     .execute();
-  await db.schema.createIndex('notifications_due').on('notifications').columns(['status', 'next_attempt_at']).execute();
-  await db.schema.createIndex('notifications_incident').on('notifications').columns(['incident_id', 'id']).execute();
+  await db.schema
+    .createIndex('notifications_due')
+    .on('notifications')
+    .columns(['status', 'next_attempt_at'])
+    .execute();
+  await db.schema
+    .createIndex('notifications_incident')
+    .on('notifications')
+    .columns(['incident_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('channel_refs')

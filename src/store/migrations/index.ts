@@ -8,6 +8,7 @@ import * as m0001 from './0001_incidents.js';
 import * as m0002 from './0002_workflow_runs.js';
 import * as m0003 from './0003_evidence_gate_audit.js';
 import * as m0006 from './0006_engine.js';
+import * as m0007 from './0007_oncall.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002_workflow_runs': m0002,
   '0003_evidence_gate_audit': m0003,
   '0006_engine': m0006,
+  '0007_oncall': m0007,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,161 @@
+/**
+ * What an incident change schedules, written in the SAME transaction as the change (the outbox rule): the frozen
+ * escalation plan and its step timers, the two SLA-check timers, and messages to the route's team channels.
+ * After the transaction commits, `committed()` wakes the engine so due work starts at once, not on a poll.
+ */
+import type { Kysely } from 'kysely';
+import type { IncidentAction, TimelineEntry } from '../domain/incidents/incident.js';
+import { planEscalation, type PlannedStep } from '../domain/escalation/plan.js';
+import type { Policy } from '../domain/policy/schema.js';
+import type { Database } from '../store/schema.js';
+import { appendTimeline, type Incident } from '../store/incidents-repo.js';
+import {
+  cancelPendingPages,
+  cancelTimers,
+  insertNotification,
+  insertTimers,
+  type NewTimer,
+} from '../store/engine-repo.js';
+
+/** Called by the incident and ingest services inside their transactions. */
+export interface IncidentHooks {
+  opened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
+  reopened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
+  attached(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
+  changed(db: Kysely<Database>, incident: Incident, action: IncidentAction, now: Date): Promise<void>;
+  /** After commit: new work may be due now. */
+  committed(): void;
+}
+
+export class EscalationScheduler implements IncidentHooks {
+  private listeners: (() => void)[] = [];
+
+  constructor(private readonly policy: Policy) {}
+
+  /** The engine subscribes here to be woken after commits. */
+  onCommit(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  committed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  async opened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
+    await this.schedule(db, incident, now, 'opened');
+  }
+
+  async reopened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
+    await this.schedule(db, incident, now, 'reopened');
+  }
+
+  /** Another alert joined: people are not paged again, but issue trackers record that it failed again. */
+  async attached(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
+    for (const channel of this.teamChannels(incident)) {
+      if (this.policy.channels[channel]?.type !== 'github-issues') continue;
+      await insertNotification(db, this.teamMessage(incident, channel, 'attached', now));
+    }
+  }
+
+  async changed(db: Kysely<Database>, incident: Incident, action: IncidentAction, now: Date): Promise<void> {
+    if (action !== 'resolve') return;
+    const stamp = now.toISOString();
+    const cancelled = await cancelTimers(db, incident.id, 'the incident was resolved', stamp);
+    const pages = await cancelPendingPages(db, incident.id, stamp);
+    if (cancelled + pages > 0) {
+      await appendTimeline(db, incident.id, [
+        {
+          at: stamp,
+          actor: 'guardia',
+          kind: 'escalation_stopped',
+          message: `Escalation stopped: ${cancelled} pending step(s) and ${pages} undelivered page(s) cancelled`,
+        },
+      ]);
+    }
+    for (const channel of this.teamChannels(incident))
+      await insertNotification(db, this.teamMessage(incident, channel, 'resolved', now));
+  }
+
+  private async schedule(
+    db: Kysely<Database>,
+    incident: Incident,
+    now: Date,
+    kind: 'opened' | 'reopened',
+  ): Promise<void> {
+    const stamp = now.toISOString();
+    const timers: NewTimer[] = [
+      { kind: 'sla_check', incident_id: incident.id, due_at: incident.ack_due_at, payload: { clock: 'ack' } },
+      {
+        kind: 'sla_check',
+        incident_id: incident.id,
+        due_at: incident.mitigate_due_at,
+        payload: { clock: 'mitigate' },
+      },
+    ];
+    const timeline: TimelineEntry[] = [];
+    if (this.pages(incident)) {
+      const plan = planEscalation(this.policy, incident);
+      await db
+        .updateTable('incidents')
+        .set({ escalation_plan: JSON.stringify(plan) })
+        .where('id', '=', incident.id)
+        .execute();
+      for (const step of plan)
+        timers.push({
+          kind: 'escalation_step',
+          incident_id: incident.id,
+          due_at: step.due_at,
+          payload: { step },
+        });
+      timeline.push({
+        at: stamp,
+        actor: 'guardia',
+        kind: 'escalation_planned',
+        message: `Escalation plan: ${describePlan(plan, incident)}`,
+        data: { plan },
+      });
+    }
+    await insertTimers(db, timers);
+    await appendTimeline(db, incident.id, timeline);
+    for (const channel of this.teamChannels(incident))
+      await insertNotification(db, this.teamMessage(incident, channel, kind, now));
+  }
+
+  /** Declared incidents page; alert incidents page when their route names a pager channel. */
+  private pages(incident: Incident): boolean {
+    const route = this.policy.routes.find((r) => r.name === incident.route);
+    if (!route) return true;
+    return route.notify.some((name) => this.policy.channels[name]?.type === 'pager');
+  }
+
+  private teamChannels(incident: Incident): string[] {
+    const route = this.policy.routes.find((r) => r.name === incident.route);
+    return (route?.notify ?? []).filter((name) => {
+      const type = this.policy.channels[name]?.type;
+      return type !== undefined && type !== 'pager';
+    });
+  }
+
+  private teamMessage(incident: Incident, channel: string, kind: string, now: Date) {
+    return {
+      incident_id: incident.id,
+      kind,
+      channel,
+      person_id: null,
+      contact_index: 0,
+      payload: {},
+      next_attempt_at: now.toISOString(),
+      created_at: now.toISOString(),
+    };
+  }
+}
+
+function describePlan(plan: PlannedStep[], incident: Incident): string {
+  const start = new Date(incident.started_at).getTime();
+  return plan
+    .map((step) => {
+      const offset = Math.round((new Date(step.due_at).getTime() - start) / 60_000);
+      return `T+${offset}m ${step.notify.join(', ')}${step.unless ? ` unless ${step.unless}` : ''}`;
+    })
+    .join('; ');
+}

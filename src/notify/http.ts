@@ -1,0 +1,96 @@
+/**
+ * The one HTTP call the HTTP-based channels make (Slack, GitHub, webhook): a request with a timeout whose every
+ * outcome becomes a DeliveryResult-shaped answer. Secrets (a Slack webhook URL is itself a credential) never reach
+ * `detail`: callers pass them in `redact` and every detail is scrubbed before it is returned.
+ */
+import type { DeliveryResult } from './channel.js';
+
+export interface HttpCall {
+  method: 'GET' | 'POST' | 'PATCH';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+export type HttpOutcome =
+  { kind: 'response'; status: number; headers: Headers; text: string } | { kind: 'network'; detail: string };
+
+/** Performs a request; never throws (a network failure or timeout is an outcome). */
+export async function httpCall(call: HttpCall): Promise<HttpOutcome> {
+  try {
+    const response = await fetch(call.url, {
+      method: call.method,
+      headers: call.headers,
+      body: call.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(call.timeoutMs),
+    });
+    // Provider error bodies are short; cap what is read so a misbehaving peer cannot flood memory.
+    const text = (await response.text()).slice(0, 64 * 1024);
+    return { kind: 'response', status: response.status, headers: response.headers, text };
+  } catch (err) {
+    return { kind: 'network', detail: networkDetail(err, call.timeoutMs) };
+  }
+}
+
+function networkDetail(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  // undici reports "fetch failed" with the real reason (ECONNREFUSED, ENOTFOUND, …) in `cause`.
+  const code = e.cause?.code;
+  return code ? `network error ${code}` : `network error: ${e.cause?.message ?? e.message ?? String(err)}`;
+}
+
+/** Whether an HTTP status is worth retrying: rate limits, timeouts and server errors. */
+export function retryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** A short, single-line excerpt of a provider's answer for the timeline. */
+export function shortBody(text: string, max = 160): string {
+  // eslint-disable-next-line no-control-regex
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** Removes every occurrence of the given secrets (and their URL-encoded forms) from a detail line. */
+export function redact(detail: string, secrets: (string | undefined)[]): string {
+  let out = detail;
+  for (const secret of secrets) {
+    if (!secret || secret.length < 4) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)]))
+      out = out.replaceAll(form, '[redacted]');
+  }
+  return out;
+}
+
+/**
+ * A URL that is itself a credential (a Slack webhook's secret is its path) and its parts that a provider might
+ * echo back: the whole URL, the path with its query, the path, the query.
+ */
+export function urlSecrets(raw: string): string[] {
+  try {
+    const url = new URL(raw);
+    return [raw, url.href, `${url.pathname}${url.search}`, url.pathname, url.search].filter(
+      (p) => p.length > 1,
+    );
+  } catch {
+    return [raw];
+  }
+}
+
+/** A failed result whose detail is scrubbed of secrets. */
+export function failure(
+  retryable: boolean,
+  detail: string,
+  secrets: (string | undefined)[],
+  status?: number,
+): DeliveryResult {
+  return {
+    ok: false,
+    retryable,
+    ...(status === undefined ? {} : { status }),
+    detail: redact(detail, secrets),
+  };
+}
