@@ -5,7 +5,8 @@
  *
  * An HTTP sink in a worker thread of this process stands in for Slack (answers 200 "ok"); the server gets
  * SLACK_WEBHOOK_URL=<sink>/services/T/B/X, so every page to a person (their first contact is Slack) arrives there.
- *   1. idle      N (200) PagerDuty `trigger` events with severity critical (→ sev1 → primary paged at once), one at
+ *   1. idle      after a warm-up (2,000 alerts, so the paths are JIT-compiled, as in a server that has been running),
+ *                N (200) PagerDuty `trigger` events with severity critical (→ sev1 → primary paged at once), one at
  *                a time; latency = send → the sink receives the Slack request whose text holds the alert's unique key.
  *   2. load      a fixed-rate scheduler sends R (1,000) alerts/s for D (10) s over keep-alive connections; the same
  *                latency for every alert, measured from the actual send and from the scheduled send (no coordinated
@@ -15,13 +16,16 @@
  *                read: lateness = fired_at − due_at of every done escalation_step timer; also at the sink
  *                (Slack request received − due_at).
  * Server-side breakdowns (started_at → timer fired_at → notification delivered_at) come from the SQLite file.
+ * The server runs with GUARDIA_LOG_LEVEL=warn and GUARDIA_RATE_LIMIT_HOOKS=0 (one client address sends everything).
+ * What was measured is recorded (commit, changed src files, a hash of dist/): the working tree is shared.
  * Results: JSON and a Markdown table, printed and written to bench/results/engine-<timestamp>.{json,md}.
  *
- * Options: --skip-build --idle 200 --rate 1000 --duration 10 --connections 64 --incidents 334
+ * Options: --skip-build --warmup 2000 --idle 200 --rate 1000 --duration 10 --connections 64 --incidents 334
  *          --quiet-wait 30 (wait up to N s for other processes to use < 0.25 core before each phase; 0: don't)
  *          --profile (server of phases 1–2 under --cpu-prof; top self-time functions are reported) --keep
- *          --query-stats (statements the server prepares/runs during the load phase, with CPU time)
- *          --stmt-cache (experiment, not src/: the servers reuse one prepared statement per SQL text)
+ *          --query-stats (statements the server prepares/runs in the idle and the load phase, per alert, CPU time)
+ *          --stmt-cache (experiment, not src/: a prepared-statement cache for a build without one; the env's
+ *            `code.sqliteStatementCache` says whether dist/store/db.js already has its own)
  *
  * The load generator, the sink and the server share the machine's cores (2 on the reference machine), and other
  * engineers' tests run there too: the load average and the CPU other processes used are reported per phase.
@@ -55,6 +59,8 @@ const num = (name: string, fallback: number): number => {
 const OPTS = {
   build: !flag('skip-build'),
   idle: num('idle', 200),
+  /** Alerts sent (concurrently, 8 at a time) before the idle phase, so its code paths are JIT-compiled. */
+  warmup: num('warmup', 2_000),
   rate: num('rate', 1_000),
   duration: num('duration', 10),
   connections: num('connections', 64),
@@ -124,12 +130,17 @@ const CLK_TCK = (() => {
 })();
 
 function procCpuSeconds(pid: number): number {
+  return procCpu(pid).user + procCpu(pid).system;
+}
+
+/** User and system CPU seconds of a process (all its threads). */
+function procCpu(pid: number): { user: number; system: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
 }
 
@@ -145,6 +156,7 @@ function cpuMeter(serverPid: number) {
   const sys0 = systemBusySeconds();
   const me0 = process.cpuUsage();
   const srv0 = procCpuSeconds(serverPid);
+  const sys0srv = procCpu(serverPid).system;
   return () => {
     const wallS = (mono() - wall0) / 1000;
     const me = process.cpuUsage(me0);
@@ -154,6 +166,7 @@ function cpuMeter(serverPid: number) {
     return {
       wallS: round(wallS, 2),
       serverCpuS: round(server, 2),
+      serverSystemShare: round((procCpu(serverPid).system - sys0srv) / Math.max(1e-9, server), 2),
       serverCores: round(server / wallS, 2),
       benchCores: round(mine / wallS, 2),
       othersCores: round(others / wallS, 2),
@@ -400,6 +413,9 @@ async function startServer(label: string, sinkPort: number, policyYaml?: string)
     GUARDIA_LOG_LEVEL: 'warn',
     PAGERDUTY_ROUTING_KEY: ROUTING_KEY,
     SLACK_WEBHOOK_URL: `http://127.0.0.1:${sinkPort}/services/T/B/X`,
+    // The load generator is one address standing in for many senders: the per-address limit on the inbound
+    // endpoints (default 6,000 a minute) would answer 429 to most of the load phase.
+    GUARDIA_RATE_LIMIT_HOOKS: '0',
   };
   if (policyYaml) {
     env.GUARDIA_POLICY = path.join(dir, 'policy.yaml');
@@ -577,8 +593,20 @@ function breakdown(dbFile: string, phase: string, firstHit: Map<string, SinkHit>
 async function idlePhase(server: Server, sink: Sink) {
   const agent = makeAgent(1);
   // Warm-up (JIT, connections to the server and from the server to the sink): not measured.
-  for (let i = 0; i < 20; i++) {
-    const key = `bench-${RUN}-warm-${i}`;
+  const warmAgent = makeAgent(8);
+  let w = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (w < OPTS.warmup) {
+        const key = `bench-${RUN}-warm-${w++}`;
+        await post(warmAgent, server.port, trigger(key, 'critical'));
+        await sink.waitFor(key, 10_000);
+      }
+    }),
+  );
+  warmAgent.destroy();
+  for (let i = 0; i < 5; i++) {
+    const key = `bench-${RUN}-warm1-${i}`;
     await post(agent, server.port, trigger(key, 'critical'));
     await sink.waitFor(key, 5_000);
   }
@@ -857,6 +885,19 @@ async function timerPhase(sink: Sink) {
       },
       latenessMs: stats(lateness),
       latenessByStepMs: byStep,
+      /** How fast each step's timers fell due (they follow the trigger rate) and how fast the engine fired them. */
+      ratesByStep: STEP_AFTER_S.map((_, k) => {
+        const rows = done.filter((r) => r.step === k);
+        const span = (values: number[]) => (Math.max(...values) - Math.min(...values)) / 1000;
+        const dueSpan = span(rows.map((r) => Date.parse(r.due_at)));
+        const firedSpan = span(rows.map((r) => Date.parse(r.fired_at!)));
+        return {
+          step: k,
+          timers: rows.length,
+          duePerS: round(rows.length / Math.max(dueSpan, 0.001), 0),
+          firedPerS: round(rows.length / Math.max(firedSpan, 0.001), 0),
+        };
+      }),
       sinkLatenessMs: stats(sinkLateness),
       sinkPages: received(),
       machine: { ...cpu, quietWait: quiet },

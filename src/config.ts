@@ -20,6 +20,30 @@ export interface Config {
   logLevel: string;
   /** How people reach this Guardia (links in messages): GUARDIA_PUBLIC_URL, else the listen address. */
   publicUrl: string;
+  rateLimits: RateLimits;
+}
+
+/** Per client address, per minute; 0 turns a limit off. */
+export interface RateLimits {
+  /** Requests to the inbound doors: /hooks/*, /v2/enqueue, /ack/* (GUARDIA_RATE_LIMIT_HOOKS). */
+  hooksPerMinute: number;
+  /** Failed API authentications (401) before the address gets 429 on /api (GUARDIA_RATE_LIMIT_AUTH_FAILURES). */
+  authFailuresPerMinute: number;
+}
+
+/** Generous enough for Alertmanager and Grafana bursts from one sender; benchmarks set 0. */
+export const DEFAULT_RATE_LIMITS: RateLimits = { hooksPerMinute: 600_000, authFailuresPerMinute: 30 };
+
+function perMinute(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0)
+    throw new GuardiaError(
+      'invalid_input',
+      `${name} must be a whole number of requests per minute (0 turns the limit off), got "${text}"`,
+    );
+  return value;
 }
 
 export interface ConfigOverrides {
@@ -48,6 +72,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     dataDir: env.GUARDIA_DATA_DIR ?? './data',
     bodyLimit: 1024 * 1024,
     logLevel: env.GUARDIA_LOG_LEVEL ?? 'info',
+    rateLimits: {
+      hooksPerMinute: perMinute(env, 'GUARDIA_RATE_LIMIT_HOOKS', DEFAULT_RATE_LIMITS.hooksPerMinute),
+      authFailuresPerMinute: perMinute(
+        env,
+        'GUARDIA_RATE_LIMIT_AUTH_FAILURES',
+        DEFAULT_RATE_LIMITS.authFailuresPerMinute,
+      ),
+    },
   };
 }
 

@@ -4,13 +4,13 @@
  * token), and a graceful shutdown on SIGTERM/SIGINT that finishes in-flight requests before closing the store.
  */
 import type { Command } from 'commander';
-import pino from 'pino';
 import { loadConfig, loadSecretKey } from '../config.js';
 import { loadPolicy, resolveSecret } from '../domain/policy/load.js';
 import { Engine } from '../engine/engine.js';
 import { closeEmailTransports } from '../notify/email.js';
 import { buildApp } from '../server/app.js';
 import { createServices } from '../server/context.js';
+import { createLogger } from '../server/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { openStore } from '../store/db.js';
 
@@ -35,19 +35,16 @@ export function registerServeCommand(program: Command): void {
       const policy = loadPolicy({ path: config.policyPath });
       const secretKey = loadSecretKey(config);
       const store = await openStore({ url: config.databaseUrl });
-      const logger = pino({
-        level: config.logLevel,
-        base: { service: 'guardia' },
-        redact: {
-          paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret'],
-          censor: '[redacted]',
-        },
-      });
+      const logger = createLogger(config.logLevel);
       const services = createServices(store, policy, systemClock, process.env, {
         secretKey,
         publicUrl: config.publicUrl,
       });
-      const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit });
+      const app = await buildApp(services, {
+        logger,
+        bodyLimit: config.bodyLimit,
+        rateLimits: config.rateLimits,
+      });
       // The engine executes escalation steps and delivers notifications; commits wake it at once.
       const engine = new Engine(services, {
         onError: (err) => logger.error({ err }, 'escalation engine cycle failed'),

@@ -23,7 +23,7 @@ import {
 } from '../store/engine-repo.js';
 import { appendTimeline, getIncident, type Incident } from '../store/incidents-repo.js';
 import type { NotificationRow, TimerRow } from '../store/schema.js';
-import type { OutboundMessage, Recipient } from '../notify/channel.js';
+import type { DeliveryResult, OutboundMessage, Recipient } from '../notify/channel.js';
 import { senderFor } from '../notify/registry.js';
 import { StoreRefs } from '../notify/refs.js';
 import { createAckLink } from '../notify/ack-link.js';
@@ -63,6 +63,9 @@ interface PagePayload {
   step?: { index: number; roles: string[] };
   breach?: 'ack' | 'mitigate';
 }
+
+/** Shortest sleep between timer-driven cycles. */
+const MIN_SLEEP_MS = 50;
 
 const ACK_LINK_TTL_MS = 24 * 3_600_000;
 
@@ -133,8 +136,10 @@ export class Engine {
     try {
       const next = await nextDueAt(this.deps.store.db);
       if (next)
+        // At least MIN_SLEEP_MS: a due row leased by another instance (mid-delivery, or until a crashed
+        // instance's lease expires) would otherwise make this loop spin at full CPU. Commits still wake at once.
         delay = Math.max(
-          0,
+          MIN_SLEEP_MS,
           Math.min(this.pollMs, new Date(next).getTime() - this.deps.clock.now().getTime()),
         );
     } catch (err) {
@@ -305,7 +310,7 @@ export class Engine {
     const sender = channel ? senderFor(channel.type) : undefined;
     const payload = JSON.parse(note.payload) as PagePayload;
     const attempts = note.attempts + 1;
-    let result: { ok: boolean; retryable: boolean; status?: number; detail: string };
+    let result: DeliveryResult;
     if (!incident) result = { ok: false, retryable: false, detail: 'incident not found' };
     else if (!channel || !sender)
       result = {
@@ -378,7 +383,7 @@ export class Engine {
             at: stamp,
             actor: 'guardia',
             kind: 'notification_failed',
-            message: `${what} failed (attempt ${attempts}/${policy.delivery.max_attempts}): ${result.detail}; retrying at ${next}`,
+            message: `${what} failed (attempt ${attempts}/${policy.delivery.max_attempts}): ${result.detail}; retrying at ${next}${outcome.providerWait ? ' (when the provider said to)' : ''}`,
             data: {
               notification_id: note.id,
               channel: note.channel,

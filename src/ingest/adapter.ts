@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import type { IntegrationPolicy } from '../domain/policy/schema.js';
 import { GuardiaError } from '../shared/errors.js';
+import { scanJson, tooDeepMessage, wellFormed } from '../shared/json.js';
 import type { WorkflowRunRecord } from '../store/workflow-runs-repo.js';
 import type { NormalizedAlert } from './alert.js';
 
@@ -92,8 +93,12 @@ export function authenticateBearer(request: InboundRequest, secret: string): voi
 export function parseJsonBody(request: InboundRequest): unknown {
   if (request.rawBody.length === 0)
     throw new GuardiaError('invalid_json', 'request body is empty; expected JSON');
+  const text = request.rawBody.toString('utf8');
+  const scan = scanJson(text);
+  if (scan.tooDeep) throw new GuardiaError('invalid_json', tooDeepMessage());
   try {
-    return JSON.parse(request.rawBody.toString('utf8'));
+    const value: unknown = JSON.parse(text);
+    return scan.surrogateEscape ? wellFormed(value) : value;
   } catch (err) {
     throw new GuardiaError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -103,7 +103,7 @@ function toAlert(
   raw: string,
 ): NormalizedAlert | null {
   const event = body.event.toLowerCase();
-  const action = ACTIONS[event];
+  const action = Object.hasOwn(ACTIONS, event) ? ACTIONS[event] : undefined;
   // Comments and unknown events neither open nor close an incident (see the header comment).
   if (action === undefined) return null;
   const { id, attributes: a, relationships } = body.data;

@@ -92,12 +92,17 @@ export function validatePagerDutyEvent(body: unknown): { event?: PagerDutyEvent;
   return errors.length ? { errors } : { event: e as unknown as PagerDutyEvent, errors };
 }
 
-/** Turns a valid event into Guardia's normalized alert. */
+/**
+ * Turns a valid event into Guardia's normalized alert. The body kept with the alert is the event re-serialized
+ * with its routing key replaced: the key is the integration's secret and must not sit in the store.
+ */
 export function pagerDutyToAlert(
   event: PagerDutyEvent,
   integration: IntegrationPolicy,
-  raw: string,
+  /** The body as received: accepted for older callers, not kept (it carries the routing key). */
+  _raw?: string,
 ): NormalizedAlert {
+  const raw = JSON.stringify({ ...event, routing_key: '[redacted]' });
   const action = event.event_action;
   const dedupKey = event.dedup_key ?? crypto.randomUUID();
   const p = event.payload;

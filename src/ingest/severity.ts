@@ -13,5 +13,7 @@ export function mapSeverity(
   if (word === null || word === undefined) return null;
   const key = word.toLowerCase();
   if ((SEVERITIES as readonly string[]).includes(key)) return key as Severity;
-  return integration.severity_map[key] ?? defaults[key] ?? null;
+  // Own keys only: a sender's "__proto__" or "constructor" must not find Object.prototype's members.
+  const own = (map: Record<string, Severity>) => (Object.hasOwn(map, key) ? map[key] : undefined);
+  return own(integration.severity_map) ?? own(defaults) ?? null;
 }

@@ -88,6 +88,8 @@ export interface DeliveryResult {
   status?: number;
   /** One line for the timeline: what happened, never a secret. */
   detail: string;
+  /** The provider said how long to wait before trying again (Retry-After, a rate-limit reset), in ms. */
+  retryAfterMs?: number;
 }
 
 export interface ChannelSender<T extends ChannelPolicy['type'] = ChannelPolicy['type']> {

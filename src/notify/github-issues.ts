@@ -13,7 +13,7 @@ import type {
   MessageIncident,
   OutboundMessage,
 } from './channel.js';
-import { failure, httpCall, retryableStatus, shortBody, type HttpOutcome } from './http.js';
+import { failure, httpCall, retryAfterMs, retryableStatus, shortBody, type HttpOutcome } from './http.js';
 import { formatTime, oneLine, truncate } from './messages.js';
 
 /** The key one issue belongs to: a failing workflow's dedup key, else the incident itself. */
@@ -127,12 +127,15 @@ function githubFailure(what: string, outcome: HttpOutcome, gh: GitHub): Delivery
   } catch {
     // not JSON: keep the short text
   }
-  return failure(
-    rateLimited || retryableStatus(outcome.status),
-    `GitHub ${what} answered ${outcome.status}${rateLimited ? ' (rate limited)' : ''}${reason ? `: ${reason}` : ''}`,
+  const retryable = rateLimited || retryableStatus(outcome.status);
+  const wait = retryable ? retryAfterMs(h) : undefined;
+  const result = failure(
+    retryable,
+    `GitHub ${what} answered ${outcome.status}${rateLimited ? ' (rate limited)' : ''}${reason ? `: ${reason}` : ''}${wait !== undefined ? ` (retry after ${Math.ceil(wait / 1000)} s)` : ''}`,
     [gh.token],
     outcome.status,
   );
+  return wait === undefined ? result : { ...result, retryAfterMs: wait };
 }
 
 const ok2xx = (o: HttpOutcome): boolean => o.kind === 'response' && o.status >= 200 && o.status < 300;

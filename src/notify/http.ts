@@ -47,6 +47,25 @@ export function retryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
+/**
+ * How long a provider asked us to wait, in ms: `Retry-After` (seconds or an HTTP date), or a rate-limit reset
+ * (`x-ratelimit-remaining: 0` with `x-ratelimit-reset` in epoch seconds, as GitHub sends). Reset instants are the
+ * provider's real time, so they are compared with this machine's real clock. Undefined when it said nothing.
+ */
+export function retryAfterMs(headers: Headers, nowMs: number = Date.now()): number | undefined {
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (retryAfter) {
+    if (/^\d+$/.test(retryAfter)) return Number(retryAfter) * 1000;
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.max(0, at - nowMs);
+  }
+  if (headers.get('x-ratelimit-remaining')?.trim() === '0') {
+    const reset = Number(headers.get('x-ratelimit-reset'));
+    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - nowMs);
+  }
+  return undefined;
+}
+
 /** A short, single-line excerpt of a provider's answer for the timeline. */
 export function shortBody(text: string, max = 160): string {
   // eslint-disable-next-line no-control-regex

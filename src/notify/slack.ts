@@ -8,7 +8,7 @@
  */
 import { resolveSecret } from '../domain/policy/load.js';
 import type { ChannelSender, DeliveryResult, OutboundMessage } from './channel.js';
-import { failure, httpCall, retryableStatus, shortBody, urlSecrets } from './http.js';
+import { failure, httpCall, retryAfterMs, retryableStatus, shortBody, urlSecrets } from './http.js';
 import {
   introLine,
   isWebUrl,
@@ -181,11 +181,13 @@ export const slackSender: ChannelSender<'slack'> = {
         detail: `Slack accepted the message (${outcome.status})`,
       };
     const retryAfter = outcome.headers.get('retry-after');
-    return failure(
+    const result = failure(
       retryableStatus(outcome.status),
       `Slack answered ${outcome.status}${outcome.text ? ` ${shortBody(outcome.text)}` : ''}${retryAfter ? ` (Retry-After ${shortBody(retryAfter, 20)} s)` : ''}`,
       urlSecrets(url),
       outcome.status,
     );
+    const wait = result.retryable ? retryAfterMs(outcome.headers) : undefined;
+    return wait === undefined ? result : { ...result, retryAfterMs: wait };
   },
 };

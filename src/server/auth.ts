@@ -12,9 +12,22 @@ declare module 'fastify' {
   }
 }
 
+/** Where a `requireRole` preHandler keeps its role, so the route table can say which role each route needs. */
+export const REQUIRED_ROLE = Symbol('guardia.requiredRole');
+
+/** The role a route's preHandler(s) require, if one of them came from `requireRole`. */
+export function requiredRoleOf(preHandler: unknown): Role | undefined {
+  const handlers = Array.isArray(preHandler) ? preHandler : [preHandler];
+  for (const h of handlers) {
+    const role = (h as { [REQUIRED_ROLE]?: Role } | undefined)?.[REQUIRED_ROLE];
+    if (role) return role;
+  }
+  return undefined;
+}
+
 /** A preHandler that admits only tokens whose role is at least `role`. */
 export function requireRole(tokens: TokenService, role: Role): preHandlerHookHandler {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+  const handler = async (request: FastifyRequest, _reply: FastifyReply) => {
     const auth = request.headers.authorization;
     if (!auth)
       throw new GuardiaError(
@@ -34,6 +47,7 @@ export function requireRole(tokens: TokenService, role: Role): preHandlerHookHan
     }
     request.identity = identity;
   };
+  return Object.assign(handler, { [REQUIRED_ROLE]: role });
 }
 
 /** The actor name recorded on timelines for the authenticated caller. */

@@ -22,6 +22,10 @@ const STORE_DOWN = new Set([
   'SQLITE_READONLY',
 ]);
 
+/** node-postgres reports a connection lost under a query (a PostgreSQL restart) without a code. */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
 /** Maps any error to a GuardiaError. */
 export function toGuardiaError(err: unknown): GuardiaError {
   if (err instanceof GuardiaError) return err;
@@ -39,7 +43,7 @@ export function toGuardiaError(err: unknown): GuardiaError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new GuardiaError('invalid_json', `request body is not valid JSON: ${e.message ?? ''}`);
   }
-  if (e.code && STORE_DOWN.has(e.code))
+  if ((e.code && STORE_DOWN.has(e.code)) || (!e.code && PG_CONNECTION_LOST.test(e.message ?? '')))
     return new GuardiaError('store_unavailable', 'the store is unavailable; retry later');
   if (err instanceof SyntaxError && e.statusCode === 400) {
     return new GuardiaError('invalid_json', `request body is not valid JSON: ${err.message}`);

@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import type { Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
+import { cleanRow } from '../shared/text.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -60,13 +61,14 @@ export class AuditLog {
       .limit(1)
       .executeTakeFirst();
     const prev_hash = last?.hash ?? GENESIS_HASH;
-    const row = {
+    // Cleaned before hashing, so the chain covers exactly what is stored (PostgreSQL text cannot hold a NUL).
+    const row = cleanRow({
       at: this.clock.now().toISOString(),
       actor: entry.actor,
       action: entry.action,
       subject: entry.subject,
       data: JSON.stringify(entry.data ?? {}),
-    };
+    });
     const hash = entryHash(prev_hash, row);
     const { id } = await trx
       .insertInto('audit_log')

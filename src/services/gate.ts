@@ -23,6 +23,7 @@ import { GuardiaError } from '../shared/errors.js';
 import type { Store } from '../store/db.js';
 import type { Database, GateDecisionTable, GateOverrideTable } from '../store/schema.js';
 import type { AuditLog } from './audit.js';
+import { cleanRow } from '../shared/text.js';
 
 /** Who asked the gate: the CLI, the API (a CI job) or a GitHub deployment protection rule. */
 export type GateSource = 'cli' | 'api' | 'github';
@@ -171,15 +172,17 @@ export class GateService {
     return this.store.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('gate_overrides')
-        .values({
-          reason: valid.reason,
-          requested_by: valid.requested_by,
-          approved_by: valid.approved_by,
-          created_at: now.toISOString(),
-          expires_at: valid.expires_at.toISOString(),
-          revoked_at: null,
-          revoked_by: null,
-        })
+        .values(
+          cleanRow({
+            reason: valid.reason,
+            requested_by: valid.requested_by,
+            approved_by: valid.approved_by,
+            created_at: now.toISOString(),
+            expires_at: valid.expires_at.toISOString(),
+            revoked_at: null,
+            revoked_by: null,
+          }),
+        )
         .returningAll()
         .executeTakeFirstOrThrow();
       const override = toOverride(row);

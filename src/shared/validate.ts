@@ -22,6 +22,17 @@ export function zodIssues(error: z.ZodError, input: unknown, prefix = ''): Field
   });
 }
 
+/**
+ * A value quoted for an error message: JSON for short scalars, a description for arrays and objects, long strings
+ * cut. Safe on any input a request can carry (10,000-deep nesting would overflow JSON.stringify's stack).
+ */
+export function showValue(value: unknown, max = 60): string {
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  if (typeof value === 'string' && value.length > max) return `${JSON.stringify(value.slice(0, max))}…`;
+  return JSON.stringify(value) ?? String(value);
+}
+
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
   let current: unknown = input;
   for (const key of path) {

@@ -113,6 +113,12 @@ async function openPostgres(url: string, schema?: string): Promise<Store> {
   });
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one (a PostgreSQL restart between the statements of a transaction): pg emits 'error' on
+  // the client, which has no listener while it is out of the pool. The query in progress, or the next one, fails
+  // instead, and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -5,6 +5,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { OnCallOverride } from '../domain/oncall/override.js';
 import type { Database, OnCallOverrideTable } from './schema.js';
+import { cleanRow } from '../shared/text.js';
 
 function toOverride(row: Selectable<OnCallOverrideTable>): OnCallOverride {
   return { ...row, id: Number(row.id) };
@@ -16,7 +17,7 @@ export async function insertOverride(
 ): Promise<OnCallOverride> {
   const row = await db
     .insertInto('oncall_overrides')
-    .values({ ...values, cancelled_at: null, cancelled_by: null })
+    .values(cleanRow({ ...values, cancelled_at: null, cancelled_by: null }))
     .returningAll()
     .executeTakeFirstOrThrow();
   return toOverride(row);

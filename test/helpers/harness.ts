@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { loadPolicy } from '../../src/domain/policy/load.js';
 import type { Policy } from '../../src/domain/policy/schema.js';
-import { buildApp } from '../../src/server/app.js';
+import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { createServices, type AppServices } from '../../src/server/context.js';
+import { createLogger } from '../../src/server/logger.js';
 import { FakeClock } from '../../src/shared/clock.js';
 import { openStore, type Dialect, type Store } from '../../src/store/db.js';
 
@@ -73,13 +75,23 @@ export interface TestApp {
 /** A running app (inject-ready) over a fresh store, with one token per role. */
 export async function startTestApp(
   dialect: Dialect,
-  options: { policy?: Policy; now?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    policy?: Policy;
+    now?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Capture the app's JSON log lines (pino at `logLevel`, default trace) here; default: no logs. */
+    logStream?: Writable;
+    logLevel?: string;
+    /** More buildApp options (rate limits). */
+    appOptions?: Omit<AppOptions, 'logger'>;
+  } = {},
 ): Promise<TestApp> {
   const testStore = await openTestStore(dialect);
   const policy = options.policy ?? loadPolicy({});
   const clock = new FakeClock(options.now ?? '2026-11-27T10:00:00.000Z');
   const services = createServices(testStore.store, policy, clock, options.env ?? TEST_ENV);
-  const app = await buildApp(services);
+  const logger = options.logStream ? createLogger(options.logLevel ?? 'trace', options.logStream) : undefined;
+  const app = await buildApp(services, { ...options.appOptions, ...(logger ? { logger } : {}) });
   const tokens = {
     viewer: (await services.tokens.create('viewer-bot', 'viewer')).token,
     responder: (await services.tokens.create('alice', 'responder')).token,

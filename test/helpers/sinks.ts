@@ -60,6 +60,8 @@ export interface SmtpMessage {
   from: string;
   to: string[];
   raw: string;
+  /** Real time the message was accepted (ms). */
+  at: number;
 }
 
 export interface SmtpSink {
@@ -68,7 +70,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** `port`: reopen a sink on the port of one that was closed (a mail server that went down and came back). */
+export async function startSmtpSink(port = 0): Promise<SmtpSink> {
   const messages: SmtpMessage[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -82,15 +85,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
         });
         callback();
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://127.0.0.1:${bound}`,
     messages,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -21,19 +21,35 @@ export function retryDelayMs(
 }
 
 export type AttemptOutcome =
-  { action: 'delivered' } | { action: 'retry'; delayMs: number } | { action: 'give_up'; failover: boolean };
+  | { action: 'delivered' }
+  /** `providerWait`: the delay is the provider's (Retry-After, rate-limit reset), longer than our own backoff. */
+  | { action: 'retry'; delayMs: number; providerWait?: boolean }
+  | { action: 'give_up'; failover: boolean };
 
-/** What to do after an attempt: deliver, retry later, or give up (and fail over when the person has more contacts). */
+/** The longest provider-requested wait honoured (GitHub's hourly limit resets within the hour). */
+export const MAX_PROVIDER_WAIT_MS = 3_600_000;
+
+/**
+ * What to do after an attempt: deliver, retry later, or give up (and fail over when the person has more contacts).
+ * When the provider said how long to wait (`retryAfterMs`: Retry-After, a rate-limit reset), a retry waits at
+ * least that long instead of spending attempts on answers known to fail — except that a person with another
+ * contact method is not kept waiting longer than `max_backoff` for one provider: they fail over at once.
+ */
 export function afterAttempt(
-  result: { ok: boolean; retryable: boolean },
+  result: { ok: boolean; retryable: boolean; retryAfterMs?: number },
   attempts: number,
   policy: DeliveryPolicy,
   hasNextContact: boolean,
   random?: () => number,
 ): AttemptOutcome {
   if (result.ok) return { action: 'delivered' };
-  if (result.retryable && attempts < policy.max_attempts)
-    return { action: 'retry', delayMs: retryDelayMs(policy, attempts, random) };
+  if (result.retryable && attempts < policy.max_attempts) {
+    const backoff = retryDelayMs(policy, attempts, random);
+    const wait = result.retryAfterMs;
+    if (wait === undefined || !(wait > backoff)) return { action: 'retry', delayMs: backoff };
+    if (hasNextContact && wait > wallMs(policy.max_backoff)) return { action: 'give_up', failover: true };
+    return { action: 'retry', delayMs: Math.min(Math.ceil(wait), MAX_PROVIDER_WAIT_MS), providerWait: true };
+  }
   return { action: 'give_up', failover: hasNextContact };
 }
 

@@ -11,6 +11,7 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  visit,
   type Document,
   type Node,
 } from 'yaml';
@@ -63,13 +64,54 @@ export function parsePolicyText(text: string, file: string): { policy?: Policy; 
     return { problems: sortProblems(dedupe(problems)) };
   }
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias to no anchor, or so many aliases that expanding them is an attack ("billion laughs").
+    return { problems: [aliasProblem(doc, err, file, at)] };
+  }
   const result = policySchema.safeParse(raw);
   if (result.success) return { policy: result.data, problems: [] };
 
   const ctx: IssueContext = { doc, raw, file, at };
   const problems = flattenIssues(result.error.issues, []).flatMap((issue) => problemsFor(issue, ctx));
   return { problems: sortProblems(dropExplainedMissingKeys(dedupe(problems))) };
+}
+
+/** The problem for a document whose aliases cannot be expanded, at the first alias to blame. */
+function aliasProblem(
+  doc: Document,
+  err: unknown,
+  file: string,
+  at: (offset: number) => { line: number; col: number },
+): PolicyProblem {
+  let unresolved: { name: string; offset: number } | undefined;
+  let first: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      first ??= node.range?.[0];
+      if (!unresolved && node.resolve(doc) === undefined) {
+        unresolved = { name: node.source, offset: node.range?.[0] ?? 0 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (unresolved)
+    return {
+      file,
+      ...at(unresolved.offset),
+      path: '',
+      message: `YAML alias *${unresolved.name} refers to no anchor`,
+      hint: `define the anchor (&${unresolved.name}) before the alias, or write the value out`,
+    };
+  return {
+    file,
+    ...at(first ?? 0),
+    path: '',
+    message: `YAML aliases cannot be expanded: ${(err as Error).message}`,
+  };
 }
 
 /** One line per problem: `FILE:LINE:COL: message (hint: …)`. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { id } from './schema-parts.js';
+import { showValue } from '../../shared/validate.js';
 
 export const ROTATION_TYPES = ['daily', 'weekly'] as const;
 export type RotationType = (typeof ROTATION_TYPES)[number];
@@ -44,7 +45,7 @@ export const rotationSchema = z
     role: id,
     type: z.enum(ROTATION_TYPES, {
       error: (issue) =>
-        `unknown rotation type ${JSON.stringify(issue.input)}; expected one of ${ROTATION_TYPES.join(', ')}`,
+        `unknown rotation type ${showValue(issue.input)}; expected one of ${ROTATION_TYPES.join(', ')}`,
     }),
     /** "09:00" for daily rotations, "mon 09:00" for weekly ones; local time in the calendar's time zone. */
     handoff: z.string(),

@@ -4,12 +4,12 @@
  */
 import { z } from 'zod';
 import { parseDuration, type PolicyDuration } from './duration.js';
+import { showValue } from '../../shared/validate.js';
 
 export const SEVERITIES = ['sev1', 'sev2', 'sev3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export const severitySchema = z.enum(SEVERITIES, {
-  error: (issue) =>
-    `unknown severity ${JSON.stringify(issue.input)}; expected one of ${SEVERITIES.join(', ')}`,
+  error: (issue) => `unknown severity ${showValue(issue.input)}; expected one of ${SEVERITIES.join(', ')}`,
 });
 
 export const id = z

@@ -20,6 +20,7 @@ import {
 export { SEVERITIES, severitySchema, durationSchema, secretRefSchema } from './schema-parts.js';
 export type { Severity, SecretRef } from './schema-parts.js';
 import type { Severity } from './schema-parts.js';
+import { showValue } from '../../shared/validate.js';
 
 const personSchema = z.strictObject({
   id,
@@ -100,7 +101,7 @@ const integrationSchema = z.strictObject({
   name: id,
   type: z.enum(INTEGRATION_TYPES, {
     error: (issue) =>
-      `unknown integration type ${JSON.stringify(issue.input)}; expected one of ${INTEGRATION_TYPES.join(', ')}`,
+      `unknown integration type ${showValue(issue.input)}; expected one of ${INTEGRATION_TYPES.join(', ')}`,
   }),
   secret: secretRefSchema,
   description: z.string().optional(),

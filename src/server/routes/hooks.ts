@@ -112,9 +112,7 @@ export async function hookRoutes(app: FastifyInstance, services: AppServices): P
         ["'routing_key' does not match this Guardia's routing key"],
         'unauthenticated',
       );
-    const result = await services.ingest.accept(
-      pagerDutyToAlert(event, integration, req.rawBody.toString('utf8')),
-    );
+    const result = await services.ingest.accept(pagerDutyToAlert(event, integration));
     return reply
       .status(202)
       .send({ status: 'success', message: 'Event processed', dedup_key: result.dedup_key });
