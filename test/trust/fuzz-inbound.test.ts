@@ -1,6 +1,6 @@
 /**
  * Hostile input on every inbound endpoint (see fuzz-inbound.ts for what is sent and how each door is authenticated),
- * bounded for `npm test`: a fixed seed, 120 inputs per endpoint on SQLite and 50 on PostgreSQL (FUZZ_RUNS and
+ * bounded (`npm run test:trust`): a fixed seed, 120 inputs per endpoint on SQLite and 50 on PostgreSQL (FUZZ_RUNS and
  * FUZZ_SEED override both). No 5xx, /healthz answers, no prototype polluted, heap growth after gc bounded. Prints
  * the inputs per endpoint.
  */

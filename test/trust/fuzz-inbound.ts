@@ -6,8 +6,8 @@
  * JSON API's writing routes with an admin token, plus every GET /api route with random query strings.
  * Bodies: provider fixtures with fields replaced / deleted / given `__proto__` keys, arbitrary JSON, 10,000-deep
  * nesting as raw text, huge strings, NUL and lone surrogates, invalid UTF-8, random bytes, wrong content types.
- * Always: no 5xx, /healthz still answers, no prototype polluted. Used by test/trust/fuzz-inbound.test.ts (npm test,
- * bounded) and test/chaos/fuzz-inbound-long.test.ts (npm run test:chaos, more runs and a fresh seed).
+ * Always: no 5xx, /healthz still answers, no prototype polluted. Used by test/trust/fuzz-inbound.test.ts (npm run
+ * test:trust, bounded) and test/chaos/fuzz-inbound-long.test.ts (npm run test:chaos, more runs and a fresh seed).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';

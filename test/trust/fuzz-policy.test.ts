@@ -1,5 +1,5 @@
 /**
- * The policy parser on hostile text (see fuzz-policy.ts), bounded for `npm test`: a fixed seed, 150 arbitrary
+ * The policy parser on hostile text (see fuzz-policy.ts), bounded (`npm run test:trust`): a fixed seed, 150 arbitrary
  * texts and 100 mutated default policies (FUZZ_RUNS and FUZZ_SEED override both).
  */
 import { describe, expect, it } from 'vitest';

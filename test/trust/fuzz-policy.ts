@@ -3,7 +3,7 @@
  * lines deleted, duplicated, swapped, re-indented, truncated, values replaced by YAML oddities (anchors, aliases,
  * tags, merge keys, flow collections, tabs, NUL, huge numbers). `parsePolicyText` never throws and every problem
  * points at a real place: line ≥ 1, col ≥ 1, within the file, with a message. Used by
- * test/trust/fuzz-policy.test.ts (npm test) and test/chaos/fuzz-long.test.ts (npm run test:chaos).
+ * test/trust/fuzz-policy.test.ts (npm run test:trust) and test/chaos/fuzz-long.test.ts (npm run test:chaos).
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
