@@ -159,22 +159,14 @@ export class Engine {
     let notifications = 0;
     for (;;) {
       const now = this.deps.clock.now();
-      const leaseUntil = new Date(now.getTime() + this.leaseMs).toISOString();
-      const dueTimers = await claimDueTimers(
-        this.deps.store.db,
-        this.deps.store.dialect,
-        this.owner,
-        now.toISOString(),
-        leaseUntil,
-      );
+      const lease = {
+        owner: this.owner,
+        now: now.toISOString(),
+        until: new Date(now.getTime() + this.leaseMs).toISOString(),
+      };
+      const dueTimers = await claimDueTimers(this.deps.store.db, this.deps.store.dialect, lease);
       for (const timer of dueTimers) await this.fireTimer(timer);
-      const dueNotes = await claimDueNotifications(
-        this.deps.store.db,
-        this.deps.store.dialect,
-        this.owner,
-        now.toISOString(),
-        leaseUntil,
-      );
+      const dueNotes = await claimDueNotifications(this.deps.store.db, this.deps.store.dialect, lease);
       // Deliveries go out concurrently: one slow provider must not hold up pages to other people.
       await Promise.all(dueNotes.map((n) => this.deliver(n)));
       timers += dueTimers.length;

@@ -3,7 +3,7 @@
  * `FOR UPDATE SKIP LOCKED`, so several Guardia instances share due work without taking the same row; a crashed
  * instance's lease expires and another takes the row over. SQLite has one writer, so the same UPDATE is atomic.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './db.js';
 import type { Database, NotificationRow, TimerRow } from './schema.js';
 import { cleanRow } from '../shared/text.js';
@@ -25,30 +25,41 @@ export async function insertTimers(db: Db, timers: NewTimer[]): Promise<void> {
     .execute();
 }
 
-/** Leases up to `limit` due timers to `owner` until `leaseUntil`; returns them. */
-export async function claimDueTimers(
+export interface Lease {
+  owner: string;
+  now: string;
+  until: string;
+  limit?: number;
+}
+
+/**
+ * Leases up to `limit` due rows of a work table (timers or the outbox) to `owner`; returns them. One statement:
+ * pick due, unleased (or lease-expired) rows and stamp the lease. Status and limit are literals on purpose: a bound
+ * value there makes SQLite re-plan the statement on every execution.
+ */
+async function claimDue<Row>(
   db: Db,
   dialect: Dialect,
-  owner: string,
-  now: string,
-  leaseUntil: string,
-  limit = 50,
-): Promise<TimerRow[]> {
-  let due = db
-    .selectFrom('timers')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('due_at', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .orderBy('due_at')
-    .limit(limit);
-  if (dialect === 'postgres') due = due.forUpdate().skipLocked();
-  return db
-    .updateTable('timers')
-    .set({ lease_owner: owner, lease_until: leaseUntil })
-    .where('id', 'in', due)
-    .returningAll()
-    .execute();
+  table: 'timers' | 'notifications',
+  dueColumn: 'due_at' | 'next_attempt_at',
+  lease: Lease,
+): Promise<Row[]> {
+  const skipLocked = dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const { rows } = await sql<Row>`
+    update ${sql.table(table)} set lease_owner = ${lease.owner}, lease_until = ${lease.until}
+    where id in (
+      select id from ${sql.table(table)}
+      where status = 'pending' and ${sql.ref(dueColumn)} <= ${lease.now}
+        and (lease_until is null or lease_until < ${lease.now})
+      order by ${sql.ref(dueColumn)} limit ${sql.lit(lease.limit ?? 50)} ${skipLocked}
+    )
+    returning *`.execute(db);
+  return rows;
+}
+
+/** Leases due escalation steps and SLA checks. */
+export function claimDueTimers(db: Db, dialect: Dialect, lease: Lease): Promise<TimerRow[]> {
+  return claimDue<TimerRow>(db, dialect, 'timers', 'due_at', lease);
 }
 
 /** Marks a leased timer finished; false when the lease was lost (another instance took it over). */
@@ -106,29 +117,9 @@ export async function insertNotification(db: Db, n: NewNotification): Promise<nu
   return Number(id);
 }
 
-export async function claimDueNotifications(
-  db: Db,
-  dialect: Dialect,
-  owner: string,
-  now: string,
-  leaseUntil: string,
-  limit = 50,
-): Promise<NotificationRow[]> {
-  let due = db
-    .selectFrom('notifications')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .orderBy('next_attempt_at')
-    .limit(limit);
-  if (dialect === 'postgres') due = due.forUpdate().skipLocked();
-  return db
-    .updateTable('notifications')
-    .set({ lease_owner: owner, lease_until: leaseUntil })
-    .where('id', 'in', due)
-    .returningAll()
-    .execute();
+/** Leases outbox notifications whose next attempt is due. */
+export function claimDueNotifications(db: Db, dialect: Dialect, lease: Lease): Promise<NotificationRow[]> {
+  return claimDue<NotificationRow>(db, dialect, 'notifications', 'next_attempt_at', lease);
 }
 
 /** Records an attempt's outcome on a leased notification; false when the lease was lost. */
