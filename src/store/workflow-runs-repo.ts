@@ -6,23 +6,10 @@
 import type { Kysely } from 'kysely';
 import type { Database, WorkflowRunRow } from './schema.js';
 
-export interface WorkflowRunRecord {
-  repo: string;
-  run_id: string;
-  run_attempt: number;
-  run_number: number | null;
-  workflow_path: string;
-  workflow_name: string;
-  head_branch: string | null;
-  head_sha: string | null;
-  event: string | null;
-  status: string;
-  conclusion: string | null;
-  html_url: string | null;
-  run_started_at: string | null;
-  completed_at: string | null;
+/** A completed run as collected (the stored row without its id and bookkeeping), from a webhook or the API. */
+export type WorkflowRunRecord = Omit<WorkflowRunRow, 'id' | 'recorded_at' | 'source'> & {
   source: 'webhook' | 'api';
-}
+};
 
 /** Inserts or updates a run; returns true when the stored row changed. */
 export async function upsertWorkflowRun(
