@@ -4,7 +4,7 @@
  * was there — so SQLite and PostgreSQL behave alike, including when two deliveries race to create the row.
  */
 import type { Kysely } from 'kysely';
-import { isUniqueViolation } from '../services/incidents.js';
+import { isUniqueViolation } from '../store/db.js';
 import type { Clock } from '../shared/clock.js';
 import { cleanText } from '../shared/text.js';
 import type { Database } from '../store/schema.js';

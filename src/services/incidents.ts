@@ -10,7 +10,7 @@ import { computeDueDates } from '../domain/sla/clocks.js';
 import type { Clock } from '../shared/clock.js';
 import { GuardiaError } from '../shared/errors.js';
 import { cleanText } from '../shared/text.js';
-import type { Store } from '../store/db.js';
+import { isUniqueViolation, type Store } from '../store/db.js';
 import {
   appendTimeline,
   getIncident,
@@ -173,10 +173,4 @@ export class IncidentService {
 
 function notFound(id: number): GuardiaError {
   return new GuardiaError('not_found', `incident ${id} not found`);
-}
-
-/** True for a unique-constraint violation on SQLite or PostgreSQL. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string } | undefined;
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

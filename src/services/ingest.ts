@@ -28,7 +28,8 @@ import {
 import type { Database } from '../store/schema.js';
 import { upsertWorkflowRun } from '../store/workflow-runs-repo.js';
 import type { IncidentHooks } from '../engine/scheduler.js';
-import { isUniqueViolation, openIncident } from './incidents.js';
+import { isUniqueViolation } from '../store/db.js';
+import { openIncident } from './incidents.js';
 
 export interface IngestObserver {
   alertIngested(integration: string, outcome: string): void;
