@@ -4,70 +4,38 @@
  * workflow_run webhooks; the sev1 is declared from the CLI), 2 with a message when the server is unreachable or
  * the token is refused. Also: overrides from the CLI, and `guardia audit verify` naming an edited entry.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, killAllGuardia, ROOT, runGuardia, spawnGuardia, type CliRun } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const FIXTURE = path.join(ROOT, 'test/fixtures/integrations/github-workflow-run-completed.json');
 const WEBHOOK_SECRET = 'e2e-gate-webhook-secret';
 const TEST_TIMEOUT_MS = 180_000;
-const CLI_TIMEOUT_MS = 60_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 interface Decision {
   result: string;
   checks: { id: string; status: string; reason: string; link?: string }[];
   override?: { id: number };
 }
 
-const children = new Set<ChildProcess>();
 let cwd: string;
 let db: string;
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith('GUARDIA_') && !k.startsWith('GITHUB_')) env[k] = v;
-  return { ...env, USER: 'e2e-gate', ...extra };
+function guardia(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runGuardia(args, { cwd, env: gateEnv({ GUARDIA_DATABASE_URL: db, ...env }) });
 }
 
-function guardia(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const proc = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd,
-    env: cleanEnv({ GUARDIA_DATABASE_URL: db, ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise<Run>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`timed out: guardia ${args.join(' ')}`));
-    }, CLI_TIMEOUT_MS);
-    proc.once('close', (code) => {
-      clearTimeout(timer);
-      children.delete(proc);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Guardia and GitHub settings of the test process are dropped: the gate must see only this test's. */
+function gateEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return cleanEnv({ USER: 'e2e-gate', ...extra }, (k) => k.startsWith('GITHUB_'));
 }
 
 describe('guardia gate against a running server', () => {
@@ -82,9 +50,9 @@ describe('guardia gate against a running server', () => {
     expect(created.code, created.stderr).toBe(0);
     token = (JSON.parse(created.stdout) as { token: string }).token;
 
-    server = spawn(process.execPath, ['--import', TSX, MAIN, 'serve'], {
+    server = spawnGuardia(['serve'], {
       cwd,
-      env: cleanEnv({
+      env: gateEnv({
         GUARDIA_DATABASE_URL: db,
         GUARDIA_DATA_DIR: cwd,
         GUARDIA_PORT: '0',
@@ -92,7 +60,6 @@ describe('guardia gate against a running server', () => {
       }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    children.add(server);
     let banner = '';
     baseUrl = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server not ready:\n${banner}`)), 30_000);
@@ -109,7 +76,7 @@ describe('guardia gate against a running server', () => {
   }, TEST_TIMEOUT_MS);
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killAllGuardia();
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 

@@ -4,29 +4,19 @@
  * three steps, people and channels — sending nothing even when Slack is configured (a local HTTP sink stands in
  * for Slack and must receive no request) — a Sev-3 that pages only the primary, and overrides from the CLI.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, killAllGuardia, runGuardia, type CliRun } from '../helpers/cli.js';
 import { DEFAULT_POLICY_YAML } from '../../src/domain/policy/default-policy.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const CLI_TIMEOUT_MS = 60_000;
 /** CLI commands are slow to start under tsx on a busy machine: give each test room for several of them. */
 const TEST_TIMEOUT_MS = 180_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 interface SimStep {
   index: number;
@@ -62,39 +52,15 @@ interface OnCall {
   roles: { role: string; people: { id: string }[]; source: string; until: string | null }[];
 }
 
-const children = new Set<ChildProcess>();
 const tempDirs: string[] = [];
 
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('GUARDIA_') || k === 'SLACK_WEBHOOK_URL' || k === 'SMTP_URL') continue;
-    env[k] = v;
-  }
-  return { ...env, USER: 'e2e-tester', ...extra };
-}
-
 function guardia(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
-  const proc = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  return runGuardia(args, {
     cwd: options.cwd,
-    env: cleanEnv(options.env ?? {}),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise<Run>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`timed out: guardia ${args.join(' ')}`));
-    }, CLI_TIMEOUT_MS);
-    proc.once('close', (code) => {
-      clearTimeout(timer);
-      children.delete(proc);
-      resolve({ code, stdout, stderr });
-    });
+    env: cleanEnv(
+      { USER: 'e2e-tester', ...options.env },
+      (k) => k === 'SLACK_WEBHOOK_URL' || k === 'SMTP_URL',
+    ),
   });
 }
 
@@ -127,7 +93,7 @@ describe('guardia oncall, from a terminal', () => {
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killAllGuardia();
     await new Promise<void>((resolve) => sink.close(() => resolve()));
     for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
