@@ -53,3 +53,100 @@ export function overallStatus(findings: readonly Finding[]): PlaybookReport['sta
   if (findings.some((f) => f.status === 'warn')) return 'warn';
   return 'pass';
 }
+
+/** Where the system under diagnosis is. Filled from the policy's `playbooks.targets` section, then from CLI flags.
+ *  Every field is optional: a check whose target is missing ends in `skip` saying which flag or policy key to set. */
+export interface PlaybookTargets {
+  /** The app itself, e.g. http://10.0.0.5:3000 (as the proxy reaches it). */
+  appUrl?: string;
+  /** The public URL through the TLS-terminating proxy (sends `X-Forwarded-Proto: https`). */
+  proxyUrl?: string;
+  /** Base URLs of every app instance; their `/healthz` secret fingerprints must agree. */
+  instances?: string[];
+  /** The app's production environment file (KEY=VALUE lines), read for the configuration checks. */
+  envFile?: string;
+  /** A synthetic user for the login probe. The password is a secret (policy: `${ENV_VAR}`). */
+  login?: { email: string; password: string; tenantId?: string };
+  /** MySQL/MariaDB DSN of the app's database: mysql://user:pass@host:port/db (a secret). */
+  mysqlDsn?: string;
+  /** Redis URL of the app's cache/queues (a secret when it carries a password). */
+  redisUrl?: string;
+  /** The app's JSON log file (pino lines). */
+  logFile?: string;
+  /** Sentry's API for the errors playbook; the token is a secret. */
+  sentry?: { apiUrl: string; org: string; token?: string };
+  /** Name of the tenant column (default `tenant_id`). */
+  tenantColumn: string;
+  /** Per-tenant queries explained by `verify tenant-performance`/`diagnose slow`; `:tenant` is the tenant id. */
+  tenantQueries: { name: string; sql: string }[];
+  /** Index migrations that must be applied (the runbook's `0040`, `0041`). */
+  indexMigrations: string[];
+  /** Where the app records applied migrations: table and version column. */
+  migrationsTable: { table: string; column: string };
+  /** BullMQ queue names to inspect, and BullMQ's key prefix (default `bull`). */
+  queues: string[];
+  queuePrefix: string;
+  thresholds: {
+    /** Threads_connected / max_connections: warn and fail ratios (0.8, 0.9). */
+    connectionsWarn: number;
+    connectionsFail: number;
+    /** Redis PING p99 in ms: warn 5, fail 100. */
+    redisPingWarnMs: number;
+    redisPingFailMs: number;
+    /** EXPLAIN: a full scan examining more rows than this fails (1000). */
+    fullScanRows: number;
+    /** Queue backlog (waiting) above this warns; any failed job warns. */
+    queueWaitingWarn: number;
+  };
+  /** How far back the errors playbook reads logs, in ms (default 1 h). */
+  errorsWindowMs: number;
+}
+
+/** The default targets: the runbook's names and thresholds (DESIGN.md §6), no addresses. */
+export const DEFAULT_TARGETS: PlaybookTargets = {
+  tenantColumn: 'tenant_id',
+  tenantQueries: [],
+  indexMigrations: ['0040', '0041'],
+  migrationsTable: { table: 'schema_migrations', column: 'version' },
+  queues: [],
+  queuePrefix: 'bull',
+  thresholds: {
+    connectionsWarn: 0.8,
+    connectionsFail: 0.9,
+    redisPingWarnMs: 5,
+    redisPingFailMs: 100,
+    fullScanRows: 1000,
+    queueWaitingWarn: 1000,
+  },
+  errorsWindowMs: 60 * 60 * 1000,
+};
+
+/** Options of one run (flags that are not targets). */
+export interface RunOptions {
+  /** `--tenant ID`: the tenant whose login/performance is in question. */
+  tenantId?: string;
+  /** `--request-id ID`: the errors playbook looks up this request. */
+  requestId?: string;
+}
+
+/** What a check receives. */
+export interface CheckContext {
+  targets: PlaybookTargets;
+  options: RunOptions;
+  /** Injected clock (log windows, Sentry queries). */
+  now(): Date;
+  /** Every secret value known to this run (env-file secrets, DSN passwords, tokens): findings are scrubbed of
+   *  them by the runner, and checks must not copy them into evidence in the first place. */
+  secrets: string[];
+}
+
+/** A finding before the runner stamps it with its playbook and duration. */
+export type FindingDraft = Omit<Finding, 'playbook' | 'durationMs'>;
+
+/** One check of a playbook. `run` may return several findings (one per table, per instance…). It should not
+ *  throw for an expected condition (target unreachable = fail, target not configured = skip); if it throws
+ *  anyway the runner turns the error into a `fail` finding whose summary carries the (redacted) message. */
+export interface CheckDefinition {
+  id: string;
+  run(ctx: CheckContext): Promise<FindingDraft | FindingDraft[]>;
+}
