@@ -100,6 +100,52 @@ export interface PlaybookTargets {
   };
   /** How far back the errors playbook reads logs, in ms (default 1 h). */
   errorsWindowMs: number;
+  /** Targets the policy names through a `${ENV}` reference whose variable is unset at run time: target → variable
+   *  name. The target itself is then absent, and its checks skip with `missingTarget` (which names the variable). */
+  unresolved?: Partial<Record<TargetKey, string>>;
+}
+
+/** The targets a check may find missing. */
+export type TargetKey =
+  'appUrl' | 'proxyUrl' | 'instances' | 'envFile' | 'login' | 'mysqlDsn' | 'redisUrl' | 'logFile' | 'sentry';
+
+const TARGET_WORDS: Record<TargetKey, { flag?: string; key: string; en: string; es: string }> = {
+  appUrl: { flag: '--app-url', key: 'app_url', en: 'app URL', es: 'URL de la app' },
+  proxyUrl: { flag: '--proxy-url', key: 'proxy_url', en: 'public (proxy) URL', es: 'URL pública (proxy)' },
+  instances: { flag: '--instance', key: 'instances', en: 'app instances', es: 'instancias de la app' },
+  envFile: { flag: '--env-file', key: 'env_file', en: 'environment file', es: 'fichero de entorno' },
+  login: { key: 'login', en: 'login test user', es: 'usuario de prueba para el login' },
+  mysqlDsn: { flag: '--mysql-dsn', key: 'mysql_dsn', en: 'MySQL DSN', es: 'DSN de MySQL' },
+  redisUrl: { flag: '--redis-url', key: 'redis_url', en: 'Redis URL', es: 'URL de Redis' },
+  logFile: { flag: '--log-file', key: 'log_file', en: 'log file', es: 'fichero de logs' },
+  sentry: {
+    flag: '--sentry-url and --sentry-org',
+    key: 'sentry',
+    en: 'Sentry API',
+    es: 'API de Sentry',
+  },
+};
+
+/** The summary of a `skip` for a target that is not there: which flag or policy key to set, or which environment
+ *  variable the policy refers to is unset. */
+export function missingTarget(targets: PlaybookTargets, key: TargetKey): Bilingual {
+  const w = TARGET_WORDS[key];
+  const env = targets.unresolved?.[key];
+  if (env)
+    return {
+      en: `no ${w.en}: playbooks.targets.${w.key} refers to \${${env}}, which is not set`,
+      es: `${capitalize(w.es)} no disponible: playbooks.targets.${w.key} usa \${${env}}, que no está definida`,
+    };
+  const how = w.flag ? `pass ${w.flag} or set` : 'set';
+  const comoEs = w.flag ? `usa ${w.flag} o define` : 'define';
+  return {
+    en: `no ${w.en} configured: ${how} playbooks.targets.${w.key} in guardia.yaml`,
+    es: `${capitalize(w.es)} sin configurar: ${comoEs} playbooks.targets.${w.key} en guardia.yaml`,
+  };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** The default targets: the runbook's names and thresholds (DESIGN.md §6), no addresses. */
@@ -138,6 +184,11 @@ export interface CheckContext {
   /** Every secret value known to this run (env-file secrets, DSN passwords, tokens): findings are scrubbed of
    *  them by the runner, and checks must not copy them into evidence in the first place. */
   secrets: string[];
+  /** Aborted when the runner gives up on this check (its timeout): pass it to probes that accept a signal. */
+  signal?: AbortSignal;
+  /** Says what the check is waiting on now ("CORS preflight to https://app.example.com"); a timeout names the
+   *  last one, so "which probe hung" is in the finding. Optional to call; the runner always provides it. */
+  probing?(what: string): void;
 }
 
 /** A finding before the runner stamps it with its playbook and duration. */
@@ -148,5 +199,9 @@ export type FindingDraft = Omit<Finding, 'playbook' | 'durationMs'>;
  *  anyway the runner turns the error into a `fail` finding whose summary carries the (redacted) message. */
 export interface CheckDefinition {
   id: string;
+  /** Group and title of this check, used by the runner when it must write the finding itself (a timeout, a
+   *  throw); without them the group is "Checks" and the title is the id. */
+  group?: Bilingual;
+  title?: Bilingual;
   run(ctx: CheckContext): Promise<FindingDraft | FindingDraft[]>;
 }
