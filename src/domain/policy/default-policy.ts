@@ -273,4 +273,37 @@ github:
   # repo: your-org/your-app
   branch: main
   token: \${GITHUB_TOKEN}
+
+# Playbooks: \`guardia diagnose login|slow|errors\` and \`guardia verify tenant-indexes|tenant-performance\` look at
+# the app itself. Say where it is; flags override these (--app-url, --mysql-dsn, …). A check whose target is not
+# set skips and says which key or flag to set. Secrets are \${ENV_VAR} references, read when a playbook runs.
+playbooks:
+  # language: es                          # output language when --lang is not given (en or es)
+  targets: {}
+  #   app_url: http://10.0.0.5:3000       # the app as the proxy reaches it
+  #   proxy_url: https://app.example.com  # the public URL, through the TLS-terminating proxy
+  #   instances: [http://10.0.0.5:3000, http://10.0.0.6:3000]   # each one's /healthz fingerprints must agree
+  #   env_file: /srv/app/.env.production
+  #   login: { email: guardia-probe@example.com, password: \${APP_LOGIN_PASSWORD}, tenant_id: 1 }
+  #   mysql_dsn: \${APP_MYSQL_DSN}          # mysql://user:password@host:3306/db
+  #   redis_url: \${APP_REDIS_URL}          # a literal URL is fine when it carries no password
+  #   log_file: /var/log/app/app.json     # the app's JSON (pino) log lines
+  #   sentry: { api_url: https://sentry.io, org: your-org, token: \${SENTRY_AUTH_TOKEN} }
+  tenant_column: tenant_id
+  # Per-tenant queries \`guardia verify tenant-performance --tenant ID\` explains; :tenant is the tenant id.
+  tenant_queries: []
+  #   - name: leads list
+  #     sql: SELECT id, name FROM leads WHERE tenant_id = :tenant ORDER BY id DESC LIMIT 50
+  index_migrations: ["0040", "0041"]    # quoted: YAML reads 0040 as the number 40
+  migrations_table: { table: schema_migrations, column: version }
+  queues: []                            # BullMQ queue names, e.g. [campaigns]
+  queue_prefix: bull
+  thresholds:
+    connections_warn: 0.8               # MySQL Threads_connected / max_connections
+    connections_fail: 0.9
+    redis_ping_warn_ms: 5               # Redis PING p99
+    redis_ping_fail_ms: 100
+    full_scan_rows: 1000                # EXPLAIN: a full scan over more rows than this fails
+    queue_waiting_warn: 1000            # jobs waiting in a queue
+  errors_window: 1h                     # how far back \`diagnose errors\` reads the logs
 `;

@@ -267,7 +267,7 @@ function problemsFor(issue: FlatIssue, ctx: IssueContext): PolicyProblem[] {
     hint = `${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed values: ${options.join(', ')}`;
   } else if (/secrets are given/.test(issue.message)) {
     const name = envNameFor(ctx.raw, path);
-    hint = `set the secret in an environment variable and write secret: "\${${name}}"`;
+    hint = `set the secret in an environment variable and write ${lastKey ?? 'secret'}: "\${${name}}"`;
   } else if (lastKey && DURATION_KEYS.has(lastKey)) {
     if (/greater than zero/.test(issue.message)) hint = 'a zero target can never be met; use e.g. "5m"';
     else if (/must be positive/.test(issue.message))
@@ -408,6 +408,13 @@ function crossReferenceCandidates(raw: unknown, message: string): string[] | und
 
 /** A suggested environment variable name for an integration's secret, e.g. `PAGERDUTY_TOKEN`. */
 function envNameFor(raw: unknown, path: readonly PathSegment[]): string {
+  // playbooks.targets.mysql_dsn → APP_MYSQL_DSN; playbooks.targets.login.password → APP_LOGIN_PASSWORD.
+  if (path[0] === 'playbooks')
+    return `APP_${path
+      .slice(2)
+      .filter((seg) => typeof seg === 'string')
+      .join('_')
+      .toUpperCase()}`;
   let value: unknown = raw;
   for (const seg of path.slice(0, -1)) value = (value as Record<PropertyKey, unknown> | null)?.[seg];
   const name = (value as { name?: unknown } | null)?.name;

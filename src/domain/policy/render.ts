@@ -3,6 +3,7 @@
  * The output depends only on the policy (no clock, no environment), so it can be committed and diffed.
  */
 import type { PolicyDuration } from './duration.js';
+import { RUNBOOK_PLAYBOOKS } from './playbook-runbook.js';
 import { SEVERITIES, type EscalationStep, type Policy, type Severity } from './schema.js';
 
 const WEEKDAY_NAMES: Record<string, string> = {
@@ -134,6 +135,9 @@ export function renderPolicyMarkdown(policy: Policy): string {
     lines.push(`${i + 1}. **${route.name}**${description}: ${match} -> ${notify}; ${severity}; ${resolve}`);
   });
 
+  section('Playbooks');
+  lines.push(...renderPlaybooks(policy));
+
   return lines.join('\n') + '\n';
 }
 
@@ -221,4 +225,47 @@ function describeMatch(policy: Policy, match: Policy['routes'][number]['match'])
   if (match.dedup_key_prefix !== undefined)
     parts.push(`with a dedup key starting "${match.dedup_key_prefix}"`);
   return parts.length === 0 ? 'all alerts' : parts.join(', ');
+}
+
+/** The runbook's incident playbooks in its words, with the commands and the policy's thresholds and targets. */
+function renderPlaybooks(policy: Policy): string[] {
+  const p = policy.playbooks;
+  const t = p.thresholds;
+  const migrations = p.index_migrations.map((m) => `\`${m}\``).join(', ') || '(none)';
+  const lines: string[] = [];
+  for (const playbook of Object.values(RUNBOOK_PLAYBOOKS)) {
+    lines.push('', `### Incident playbook: "${playbook.title}" (\`${playbook.command}\`)`, '', 'Síntomas:');
+    lines.push(...playbook.symptoms.map((s) => `- ${s}`));
+    lines.push('', `${playbook.diagnosisHeading}:`);
+    lines.push(
+      ...playbook.diagnosis.map((d, i) => `${i + 1}. ${d.replace('{index_migrations}', migrations)}`),
+    );
+    lines.push('', 'Mitigación:');
+    lines.push(...playbook.mitigation.map((m) => `- ${m}`));
+  }
+  const percent = (ratio: number) => `${Math.round(ratio * 1000) / 10} %`;
+  lines.push(
+    '',
+    'Thresholds:',
+    `- MySQL connections (Threads_connected / max_connections): warn at ${percent(t.connections_warn)}, fail at ${percent(t.connections_fail)}`,
+    `- Redis PING p99: warn at ${t.redis_ping_warn_ms} ms, fail at ${t.redis_ping_fail_ms} ms`,
+    `- A per-tenant query plan with a full scan over more than ${t.full_scan_rows} rows fails`,
+    `- Index migrations that must be applied: ${migrations} (recorded in \`${p.migrations_table.table}.${p.migrations_table.column}\`)`,
+    `- Tables with a \`${p.tenant_column}\` column need an index that starts with it`,
+    `- Queue backlog: warn above ${t.queue_waiting_warn} waiting jobs, or any failed job` +
+      (p.queues.length > 0 ? ` (queues ${p.queues.join(', ')}, prefix \`${p.queue_prefix}\`)` : ''),
+    `- \`diagnose errors\` reads the last ${formatDurationLong(p.errors_window)} of logs`,
+  );
+  const targets = Object.entries(p.targets)
+    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k]) => `\`${k}\``);
+  lines.push(
+    '',
+    targets.length > 0
+      ? `Targets configured: ${targets.join(', ')}.`
+      : 'No targets configured yet (`playbooks.targets`): every check skips and says which key or flag to set.',
+  );
+  if (p.tenant_queries.length > 0)
+    lines.push(`Per-tenant queries explained: ${p.tenant_queries.map((q) => q.name).join(', ')}.`);
+  return lines;
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { evidenceSchema, gateSchema, githubSchema } from './evidence-schema.js';
 import { channelSchema, contactSchema, deliverySchema } from './notify-schema.js';
 import { checkRotations, rotationsSchema } from './oncall-schema.js';
+import { playbooksSchema } from './playbook-schema.js';
 import {
   durationSchema,
   id,
@@ -164,6 +165,7 @@ export const policySchema = z
     evidence: evidenceSchema,
     gate: gateSchema,
     github: githubSchema,
+    playbooks: playbooksSchema,
   })
   .superRefine((policy, ctx) => {
     const people = new Set(policy.people.map((p) => p.id));
