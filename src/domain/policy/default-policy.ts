@@ -284,11 +284,11 @@ playbooks:
   #   proxy_url: https://app.example.com  # the public URL, through the TLS-terminating proxy
   #   instances: [http://10.0.0.5:3000, http://10.0.0.6:3000]   # each one's /healthz fingerprints must agree
   #   env_file: /srv/app/.env.production
-  #   login: { email: guardia-probe@example.com, password: \${APP_LOGIN_PASSWORD}, tenant_id: 1 }
+  #   login: { email: guardia-probe@example.com, password: "\${APP_LOGIN_PASSWORD}", tenant_id: 1 }
   #   mysql_dsn: \${APP_MYSQL_DSN}          # mysql://user:password@host:3306/db
   #   redis_url: \${APP_REDIS_URL}          # a literal URL is fine when it carries no password
   #   log_file: /var/log/app/app.json     # the app's JSON (pino) log lines
-  #   sentry: { api_url: https://sentry.io, org: your-org, token: \${SENTRY_AUTH_TOKEN} }
+  #   sentry: { api_url: https://sentry.io, org: your-org, token: "\${SENTRY_AUTH_TOKEN}" }
   tenant_column: tenant_id
   # Per-tenant queries \`guardia verify tenant-performance --tenant ID\` explains; :tenant is the tenant id.
   tenant_queries: []
