@@ -18,6 +18,7 @@ import { hookRoutes } from './routes/hooks.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { oncallRoutes } from './routes/oncall.js';
 import { opsRoutes } from './routes/ops.js';
+import { playbookRoutes } from './routes/playbooks.js';
 import { slackRoutes } from './routes/slack.js';
 
 export interface AppOptions {
@@ -122,6 +123,7 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
   await app.register(async (scope) => slackRoutes(scope, services));
   await app.register(async (scope) => ackRoutes(scope, services));
   await app.register(async (scope) => incidentRoutes(scope, services));
+  await app.register(async (scope) => playbookRoutes(scope, services));
   await app.register(async (scope) => oncallRoutes(scope, services));
   await app.register(async (scope) => evidenceRoutes(scope, services));
   await app.register(async (scope) => gateRoutes(scope, services));

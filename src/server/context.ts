@@ -12,6 +12,7 @@ import { GateService } from '../services/gate.js';
 import { IncidentService } from '../services/incidents.js';
 import { IngestService } from '../services/ingest.js';
 import { OnCallService } from '../services/oncall.js';
+import { PlaybookService } from '../services/playbooks.js';
 import { TokenService } from '../services/tokens.js';
 import type { Clock } from '../shared/clock.js';
 import type { Store } from '../store/db.js';
@@ -34,6 +35,8 @@ export interface AppServices {
   deploymentReviews: DeploymentReviewService;
   evidence: EvidenceService;
   oncall: OnCallService;
+  /** Playbook findings and RCAs on incidents. */
+  playbooks: PlaybookService;
 }
 
 export interface ServiceSettings {
@@ -74,5 +77,6 @@ export function createServices(
     ingest: new IngestService(store, policy, clock, metrics, scheduler),
     tokens: new TokenService(store, clock),
     oncall: new OnCallService(store, policy, clock, audit),
+    playbooks: new PlaybookService(store, clock),
   };
 }
