@@ -17,11 +17,12 @@ import {
   claimDueTimers,
   finishTimer,
   insertNotification,
+  insertNotifications,
   nextDueAt,
   pagedRoles,
   recordAttempt,
 } from '../store/engine-repo.js';
-import { appendTimeline, getIncident, type Incident } from '../store/incidents-repo.js';
+import { appendTimeline, getIncidents, type Incident } from '../store/incidents-repo.js';
 import type { NotificationRow, TimerRow } from '../store/schema.js';
 import type { DeliveryResult, OutboundMessage, Recipient } from '../notify/channel.js';
 import { senderFor } from '../notify/registry.js';
@@ -64,6 +65,10 @@ interface PagePayload {
   breach?: 'ack' | 'mitigate';
 }
 
+type Trx = Parameters<typeof appendTimeline>[0];
+/** The writes one timer or delivery outcome makes, run inside a transaction shared with others. */
+type Write = (trx: Trx) => Promise<void>;
+
 /** Shortest sleep between timer-driven cycles. */
 const MIN_SLEEP_MS = 50;
 
@@ -77,6 +82,7 @@ export class Engine {
   private readonly refs: StoreRefs;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private queuedWrites: { write: Write; resolve: () => void }[] = [];
   private again = false;
   private stopped = true;
 
@@ -165,35 +171,77 @@ export class Engine {
         until: new Date(now.getTime() + this.leaseMs).toISOString(),
       };
       const dueTimers = await claimDueTimers(this.deps.store.db, this.deps.store.dialect, lease);
-      for (const timer of dueTimers) await this.fireTimer(timer);
+      if (dueTimers.length > 0) await this.fireTimers(dueTimers);
       const dueNotes = await claimDueNotifications(this.deps.store.db, this.deps.store.dialect, lease);
-      // Deliveries go out concurrently: one slow provider must not hold up pages to other people.
-      await Promise.all(dueNotes.map((n) => this.deliver(n)));
+      if (dueNotes.length > 0) await this.deliverAll(dueNotes);
       timers += dueTimers.length;
       notifications += dueNotes.length;
       if (dueTimers.length === 0 && dueNotes.length === 0) return { timers, notifications };
     }
   }
 
-  private async fireTimer(timer: TimerRow): Promise<void> {
+  /**
+   * Fires a batch of leased timers. Reads come first and outside any transaction (who is on call is answered
+   * from the store, and SQLite has one connection); then the writes of the whole batch commit together, because
+   * one commit per timer is what limits a busy instance. If the batch fails, each timer is retried on its own so
+   * one bad row cannot hold up the others.
+   */
+  private async fireTimers(timers: TimerRow[]): Promise<void> {
     const now = this.deps.clock.now();
-    const stamp = now.toISOString();
-    const db = this.deps.store.db;
-    // Reads that other services answer from the store (who is on call) happen before the transaction: SQLite has
-    // one connection, and the lease already guarantees that only this instance is firing this timer.
-    const incident = await getIncident(db, timer.incident_id);
-    const payload = JSON.parse(timer.payload) as { step?: PlannedStep; clock?: 'ack' | 'mitigate' };
-    if (!incident) {
-      await finishTimer(db, timer.id, this.owner, 'cancelled', 'incident not found', stamp);
-      return;
+    const incidents = await getIncidents(
+      this.deps.store.db,
+      timers.map((t) => t.incident_id),
+    );
+    const targets = new Map<string, ReturnType<TargetResolver['resolveTargets']>>();
+    const resolve = (ids: string[]) => {
+      // One on-call lookup per distinct role list in the batch (a storm fires many identical first steps).
+      const key = ids.join('\u0000');
+      let found = targets.get(key);
+      if (!found) targets.set(key, (found = this.deps.oncall.resolveTargets(ids, now)));
+      return found;
+    };
+    const writes: Write[] = [];
+    for (const timer of timers)
+      writes.push(await this.prepareTimer(timer, incidents.get(timer.incident_id), now, resolve));
+    await this.commitWrites(writes);
+  }
+
+  /** Runs the writes of a batch in one transaction; if that fails, each in its own (and reports those failing). */
+  private async commitWrites(writes: Write[]): Promise<void> {
+    if (writes.length === 0) return;
+    try {
+      await this.deps.store.db.transaction().execute(async (trx) => {
+        for (const write of writes) await write(trx);
+      });
+    } catch {
+      for (const write of writes) {
+        try {
+          await this.deps.store.db.transaction().execute((trx) => write(trx));
+        } catch (err) {
+          this.options.onError?.(err);
+        }
+      }
     }
+  }
+
+  /** Decides what a due timer does (pure decisions plus the reads they need) and returns its writes. */
+  private async prepareTimer(
+    timer: TimerRow,
+    incident: Incident | undefined,
+    now: Date,
+    resolve: (ids: string[]) => ReturnType<TargetResolver['resolveTargets']>,
+  ): Promise<Write> {
+    const stamp = now.toISOString();
+    const payload = JSON.parse(timer.payload) as { step?: PlannedStep; clock?: 'ack' | 'mitigate' };
+    const finish = (trx: Trx, status: 'done' | 'cancelled', outcome: string) =>
+      finishTimer(trx, timer.id, this.owner, status, outcome, stamp);
+    if (!incident) return async (trx) => void (await finish(trx, 'cancelled', 'incident not found'));
     if (timer.kind === 'escalation_step' && payload.step) {
       const step = payload.step;
       const decision = stepStillNeeded(step, incident);
-      const resolved = decision.fire ? await this.deps.oncall.resolveTargets(step.notify, now) : undefined;
-      await db.transaction().execute(async (trx) => {
-        if (!resolved) {
-          if (!(await finishTimer(trx, timer.id, this.owner, 'cancelled', decision.reason!, stamp))) return;
+      if (!decision.fire)
+        return async (trx) => {
+          if (!(await finish(trx, 'cancelled', decision.reason!))) return;
           await appendTimeline(trx, incident.id, [
             {
               at: stamp,
@@ -202,9 +250,10 @@ export class Engine {
               message: `Escalation step ${step.index + 1} (${step.notify.join(', ')}) skipped: ${decision.reason}`,
             },
           ]);
-          return;
-        }
-        if (!(await finishTimer(trx, timer.id, this.owner, 'done', 'fired', stamp))) return;
+        };
+      const resolved = await resolve(step.notify);
+      return async (trx) => {
+        if (!(await finish(trx, 'done', 'fired'))) return;
         await this.page(
           trx,
           incident,
@@ -213,45 +262,44 @@ export class Engine {
           { step: { index: step.index, roles: step.notify } },
           `Escalation step ${step.index + 1} (${step.rule})`,
         );
-      });
-      return;
+      };
     }
     if (timer.kind === 'sla_check' && payload.clock) {
-      const done = payload.clock === 'ack' ? incident.acknowledged_at : incident.mitigated_at;
-      if (done !== null || incident.status === 'resolved') {
-        await finishTimer(db, timer.id, this.owner, 'cancelled', 'clock met', stamp);
-        return;
-      }
-      const what = payload.clock === 'ack' ? 'acknowledgement' : 'mitigation';
-      const due = payload.clock === 'ack' ? incident.ack_due_at : incident.mitigate_due_at;
+      const clock = payload.clock;
+      const done = clock === 'ack' ? incident.acknowledged_at : incident.mitigated_at;
+      if (done !== null || incident.status === 'resolved')
+        return async (trx) => void (await finish(trx, 'cancelled', 'clock met'));
+      const what = clock === 'ack' ? 'acknowledgement' : 'mitigation';
+      const due = clock === 'ack' ? incident.ack_due_at : incident.mitigate_due_at;
       // The next level: unless a planned step still covers it, page the next role beyond those already paged.
       const plan = incident.escalation_plan ? (JSON.parse(incident.escalation_plan) as PlannedStep[]) : [];
       const covered = plan.some((s) => s.due_at >= due && stepStillNeeded(s, incident).fire);
       const role =
         plan.length > 0 && !covered
-          ? nextLevelRole(this.deps.policy, await pagedRoles(db, incident.id))
+          ? nextLevelRole(this.deps.policy, await pagedRoles(this.deps.store.db, incident.id))
           : undefined;
-      const resolved = role ? await this.deps.oncall.resolveTargets([role], now) : undefined;
-      await db.transaction().execute(async (trx) => {
-        if (!(await finishTimer(trx, timer.id, this.owner, 'done', 'breached', stamp))) return;
+      const resolved = role ? await resolve([role]) : undefined;
+      return async (trx) => {
+        if (!(await finish(trx, 'done', 'breached'))) return;
         await appendTimeline(trx, incident.id, [
           {
             at: stamp,
             actor: 'guardia',
             kind: 'sla_breached',
             message: `SLA breached: ${what} was due at ${due}`,
-            data: { clock: payload.clock, due_at: due },
+            data: { clock, due_at: due },
           },
         ]);
         if (resolved)
-          await this.page(trx, incident, resolved, now, { breach: payload.clock }, `SLA breach (${what})`);
-      });
+          await this.page(trx, incident, resolved, now, { breach: clock }, `SLA breach (${what})`);
+      };
     }
+    return async (trx) => void (await finish(trx, 'cancelled', `unknown timer kind ${timer.kind}`));
   }
 
   /** Writes one page notification per target person (their first contact), with timeline entries. */
   private async page(
-    trx: Parameters<typeof appendTimeline>[0],
+    trx: Trx,
     incident: Incident,
     resolved: Awaited<ReturnType<TargetResolver['resolveTargets']>>,
     now: Date,
@@ -261,13 +309,14 @@ export class Engine {
     const stamp = now.toISOString();
     const { targets, unresolved } = resolved;
     const lines: string[] = [];
+    const pages: Parameters<typeof insertNotifications>[1] = [];
     for (const { person, via } of targets) {
       const contact = person.contacts[0];
       if (!contact) {
         lines.push(`cannot page ${person.name} (${via}): no contact methods in the policy`);
         continue;
       }
-      await insertNotification(trx, {
+      pages.push({
         incident_id: incident.id,
         kind: 'page',
         channel: contact.channel,
@@ -279,6 +328,7 @@ export class Engine {
       });
       lines.push(`paging ${person.name} (${via}) via ${contact.channel}`);
     }
+    await insertNotifications(trx, pages);
     for (const id of unresolved) lines.push(`nobody holds "${id}"`);
     if (targets.length === 0 && unresolved.length === 0) lines.push('nobody to page');
     await appendTimeline(trx, incident.id, [
@@ -292,10 +342,43 @@ export class Engine {
     ]);
   }
 
+  /**
+   * Delivers a batch of leased notifications. They go out concurrently (one slow provider must not hold up pages
+   * to other people); each outcome is recorded as soon as it is known, and outcomes that arrive together share a
+   * commit (`recordSoon`).
+   */
+  private async deliverAll(notes: NotificationRow[]): Promise<void> {
+    const incidents = await getIncidents(
+      this.deps.store.db,
+      notes.map((n) => n.incident_id),
+    );
+    await Promise.all(notes.map((n) => this.deliver(n, incidents.get(n.incident_id))));
+  }
+
+  /**
+   * Queues writes to be committed with the others queued in the same turn of the event loop (group commit, as
+   * ingest does); resolves once they are committed.
+   */
+  private recordSoon(write: Write): Promise<void> {
+    return new Promise((resolve) => {
+      this.queuedWrites.push({ write, resolve });
+      if (this.queuedWrites.length === 1)
+        setImmediate(() => {
+          void this.flushQueuedWrites();
+        });
+    });
+  }
+
+  private async flushQueuedWrites(): Promise<void> {
+    const batch = this.queuedWrites;
+    this.queuedWrites = [];
+    await this.commitWrites(batch.map((b) => b.write));
+    for (const b of batch) b.resolve();
+  }
+
   /** Sends one notification (outside any transaction), then records the attempt and what comes next. */
-  private async deliver(note: NotificationRow): Promise<void> {
+  private async deliver(note: NotificationRow, incident: Incident | undefined): Promise<void> {
     const { policy } = this.deps;
-    const incident = await getIncident(this.deps.store.db, note.incident_id);
     const person = note.person_id ? policy.people.find((p) => p.id === note.person_id) : undefined;
     const contact = person?.contacts[note.contact_index];
     const channel = policy.channels[note.channel];
@@ -337,7 +420,7 @@ export class Engine {
     const outcome = afterAttempt(result, attempts, policy.delivery, hasNext, this.random);
     const who = person ? `${person.name}` : `the ${note.channel} channel`;
     const what = `${note.kind === 'page' ? 'Page to' : `${capitalize(note.kind)} message to`} ${who} via ${note.channel}`;
-    await this.deps.store.db.transaction().execute(async (trx) => {
+    await this.recordSoon(async (trx) => {
       if (outcome.action === 'delivered') {
         if (
           !(await recordAttempt(trx, note.id, this.owner, {

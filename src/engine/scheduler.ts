@@ -13,6 +13,7 @@ import {
   cancelPendingPages,
   cancelTimers,
   insertNotification,
+  insertNotifications,
   insertTimers,
   type NewTimer,
 } from '../store/engine-repo.js';
@@ -72,8 +73,10 @@ export class EscalationScheduler implements IncidentHooks {
         },
       ]);
     }
-    for (const channel of this.teamChannels(incident))
-      await insertNotification(db, this.teamMessage(incident, channel, 'resolved', now));
+    await insertNotifications(
+      db,
+      this.teamChannels(incident).map((channel) => this.teamMessage(incident, channel, 'resolved', now)),
+    );
   }
 
   private async schedule(
@@ -117,8 +120,10 @@ export class EscalationScheduler implements IncidentHooks {
     }
     await insertTimers(db, timers);
     await appendTimeline(db, incident.id, timeline);
-    for (const channel of this.teamChannels(incident))
-      await insertNotification(db, this.teamMessage(incident, channel, kind, now));
+    await insertNotifications(
+      db,
+      this.teamChannels(incident).map((channel) => this.teamMessage(incident, channel, kind, now)),
+    );
   }
 
   /** Declared incidents page; alert incidents page when their route names a pager channel. */

@@ -46,10 +46,10 @@ export async function openIncident(
   input: NewIncidentInput,
   now: Date,
   opened: Omit<TimelineEntry, 'at'>,
-): Promise<number> {
+): Promise<Incident> {
   const due = computeDueDates(input.started_at, policy.severities[input.severity], policy.calendar);
   const stamp = now.toISOString();
-  const id = await insertIncident(db, {
+  const incident = await insertIncident(db, {
     title: input.title,
     severity: input.severity,
     status: 'triggered',
@@ -76,8 +76,8 @@ export async function openIncident(
     created_at: stamp,
     updated_at: stamp,
   });
-  await appendTimeline(db, id, [{ ...opened, at: stamp }]);
-  return id;
+  await appendTimeline(db, incident.id, [{ ...opened, at: stamp }]);
+  return incident;
 }
 
 export interface DeclareInput {
@@ -127,8 +127,8 @@ export class IncidentService {
           now,
           { actor, kind: 'declared', message: `Declared ${input.severity} by ${actor}: ${input.title}` },
         );
-        if (this.hooks) await this.hooks.opened(trx, (await getIncident(trx, opened))!, now);
-        return opened;
+        if (this.hooks) await this.hooks.opened(trx, opened, now);
+        return opened.id;
       } catch (err) {
         if (input.dedup_key && isUniqueViolation(err)) {
           throw new GuardiaError('conflict', `an open incident already has dedup_key "${input.dedup_key}"`);

@@ -222,7 +222,7 @@ export class IngestService {
       }
       const startedAt =
         alert.occurred_at && alert.occurred_at.getTime() <= now.getTime() ? alert.occurred_at : now;
-      const id = await openIncident(
+      const opened = await openIncident(
         db,
         this.policy,
         {
@@ -244,8 +244,8 @@ export class IngestService {
           data: { route: decision.route.name, notify: decision.route.notify, dedup_key: alert.dedup_key },
         },
       );
-      if (this.hooks) await this.hooks.opened(db, (await getIncident(db, id))!, now);
-      return record(id, 'opened');
+      if (this.hooks) await this.hooks.opened(db, opened, now);
+      return record(opened.id, 'opened');
     }
 
     if (!open) return record(null, 'ignored');

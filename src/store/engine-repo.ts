@@ -117,6 +117,17 @@ export async function insertNotification(db: Db, n: NewNotification): Promise<nu
   return Number(id);
 }
 
+/** Writes several outbox notifications with one statement. */
+export async function insertNotifications(db: Db, rows: NewNotification[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db
+    .insertInto('notifications')
+    .values(
+      rows.map((n) => cleanRow({ ...n, payload: JSON.stringify(n.payload), status: 'pending', attempts: 0 })),
+    )
+    .execute();
+}
+
 /** Leases outbox notifications whose next attempt is due. */
 export function claimDueNotifications(db: Db, dialect: Dialect, lease: Lease): Promise<NotificationRow[]> {
   return claimDue<NotificationRow>(db, dialect, 'notifications', 'next_attempt_at', lease);

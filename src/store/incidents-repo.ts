@@ -2,7 +2,7 @@
  * Incident persistence: rows in, rows out. No decisions here — services decide, this module does the I/O.
  * Every function takes a Kysely handle, so callers choose whether it runs inside a transaction.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { IncidentState, IncidentStatus, TimelineEntry } from '../domain/incidents/incident.js';
 import type { Severity } from '../domain/policy/schema.js';
 import { cleanRow } from '../shared/text.js';
@@ -63,13 +63,11 @@ export function toColumns(changes: Partial<Incident>): Partial<NewIncidentRow> {
   };
 }
 
-export async function insertIncident(db: Db, row: NewIncidentRow): Promise<number> {
-  const { id } = await db
-    .insertInto('incidents')
-    .values(cleanRow(row))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(id);
+/** Inserts an incident and returns it as stored (callers need not read it back). */
+export async function insertIncident(db: Db, row: NewIncidentRow): Promise<Incident> {
+  return toIncident(
+    await db.insertInto('incidents').values(cleanRow(row)).returningAll().executeTakeFirstOrThrow(),
+  );
 }
 
 export async function updateIncident(
@@ -90,12 +88,25 @@ export async function getIncident(db: Db, id: number): Promise<Incident | undefi
   return row && toIncident(row);
 }
 
+/** Several incidents by id, in one query (the engine reads a batch of timers' incidents at once). */
+export async function getIncidents(db: Db, ids: readonly number[]): Promise<Map<number, Incident>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('incidents').selectAll().where('id', 'in', unique).execute();
+  return new Map(rows.map((row) => [Number(row.id), toIncident(row)]));
+}
+
+/**
+ * The open incident for a dedup key. The status is a literal on purpose: the lookup must match the partial index
+ * `incidents_open_dedup` (status <> 'resolved'), and SQLite only uses a partial index when it can prove the
+ * WHERE clause implies the index's — which it cannot with a bound parameter, so it would re-plan every time.
+ */
 export async function findOpenByDedupKey(db: Db, dedupKey: string): Promise<Incident | undefined> {
   const row = await db
     .selectFrom('incidents')
     .selectAll()
     .where('dedup_key', '=', dedupKey)
-    .where('status', '<>', 'resolved')
+    .where('status', '<>', sql.lit('resolved'))
     .executeTakeFirst();
   return row && toIncident(row);
 }
@@ -110,7 +121,7 @@ export async function findRecentlyResolved(
     .selectFrom('incidents')
     .selectAll()
     .where('dedup_key', '=', dedupKey)
-    .where('status', '=', 'resolved')
+    .where('status', '=', sql.lit('resolved'))
     .where('resolved_at', '>=', since)
     .orderBy('resolved_at', 'desc')
     .limit(1)
