@@ -1,4 +1,43 @@
-/** Placeholder until the slow checks land: the playbook framework imports this list. */
+/**
+ * `guardia diagnose slow` — the runbook's "La app está lenta": MySQL connections, Redis latency/errors, the eviction
+ * policy queues need, tenant indexes, tenant query plans for a real TENANT_ID, the heaviest statements, the index
+ * migrations (0040, 0041) and the queue backlog. Each check opens its own short-lived connection, so the runner
+ * can run them all at once.
+ */
 import type { CheckDefinition } from '../check.js';
+import { tenantIndexCheck } from '../verify/tenant-indexes.js';
+import { tenantQueriesCheck } from '../verify/tenant-performance.js';
+import { GROUPS } from './common.js';
+import { connectionsCheck, digestsCheck, migrationsCheck } from './mysql-checks.js';
+import { queuesCheck } from './queues.js';
+import { errorsCheck, evictionCheck, latencyCheck } from './redis-checks.js';
 
-export const slowChecks: CheckDefinition[] = [];
+const tenantIndexes = tenantIndexCheck(
+  {
+    id: 'slow.tenant_indexes',
+    group: GROUPS.indexes,
+    title: {
+      en: 'Tables with the tenant column are indexed by it',
+      es: 'Las tablas con columna de tenant están indexadas por ella',
+    },
+  },
+  false,
+);
+
+const tenantQueries = tenantQueriesCheck({
+  id: 'slow.tenant_queries',
+  group: GROUPS.queries,
+  title: { en: 'Tenant query plans (EXPLAIN)', es: 'Planes de las consultas por tenant (EXPLAIN)' },
+});
+
+export const slowChecks: CheckDefinition[] = [
+  connectionsCheck,
+  latencyCheck,
+  errorsCheck,
+  evictionCheck,
+  tenantIndexes,
+  tenantQueries,
+  digestsCheck,
+  migrationsCheck,
+  queuesCheck,
+];
