@@ -164,6 +164,16 @@ async function preflight(ctx: CheckContext, base: string, origin: string): Promi
   }
 }
 
+function configuredCookie(vars: Record<string, string>) {
+  const c = cookieSettings(vars);
+  return {
+    same_site: c.sameSite,
+    secure: c.secure,
+    same_site_from: c.sameSiteSource,
+    secure_from: c.secureSource,
+  };
+}
+
 const noAppUrl = (ctx: CheckContext): Decision => ({
   status: 'skip',
   summary: missingTarget(ctx.targets, 'appUrl'),
@@ -252,9 +262,7 @@ export const loginChecks: CheckDefinition[] = [
       ...(crossSite !== undefined ? { crossSite } : {}),
       ...(publicHost ? { publicHost } : {}),
     });
-    return env.state === 'ok'
-      ? { ...d, evidence: { ...d.evidence, configured: { ...cookieSettings(vars) } } }
-      : d;
+    return env.state === 'ok' ? { ...d, evidence: { ...d.evidence, configured: configuredCookie(vars) } } : d;
   }),
 
   define('login.session_consistency', GROUPS.sessions, TITLES.session_consistency, async (ctx) => {

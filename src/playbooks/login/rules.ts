@@ -50,8 +50,8 @@ export function decideNodeEnv(env: Record<string, string> | undefined, healthzNo
       'sin archivo env ni node_env en /healthz: configurar playbooks.targets.env_file (--env-file) o la URL de la app',
     );
   const evidence = {
-    env_file: env ? (fileValue ?? null) : 'not read',
-    running_app: healthzNodeEnv ?? 'not reported',
+    NODE_ENV: env ? (fileValue ?? 'unset') : 'env file not read',
+    running_app_node_env: healthzNodeEnv ?? 'not reported',
   };
   if (env && fileValue !== 'production')
     return {
@@ -290,11 +290,12 @@ export function decideUrls(env: Record<string, string>): Decision {
       mitigation: MITIGATIONS.urls,
     };
   }
+  const one = present.length === 1;
   return {
     status: 'pass',
     summary: both(
-      `${present.map((r) => r.key).join(', ')} are https origins${note}`,
-      `${present.map((r) => r.key).join(', ')} son orígenes https${nota}`,
+      `${present.map((r) => r.key).join(', ')} ${one ? 'is an https origin' : 'are https origins'}${note}`,
+      `${present.map((r) => r.key).join(', ')} ${one ? 'es un origen https' : 'son orígenes https'}${nota}`,
     ),
     evidence,
   };
@@ -550,7 +551,7 @@ function noCookieSummary(problem: { en: string; es: string }) {
 
 export function decideTrustProxy(t: TrustProxyInputs, login: LoginObservation | undefined): Decision {
   const evidence = {
-    env_file: t.envRead ? (t.envValue ?? null) : 'not read',
+    TRUST_PROXY: t.envRead ? (t.envValue ?? 'unset') : 'env file not read',
     running_app_trust_proxy: t.healthz ?? 'not reported',
     login: login ? loginEvidence(login) : 'not run',
   };
