@@ -292,6 +292,8 @@ export const loginChecks: CheckDefinition[] = [
         level: j?.level,
         msg: typeof j?.msg === 'string' ? j.msg : rec.raw.slice(0, 200),
         ...(typeof j?.reqId === 'string' ? { reqId: j.reqId } : {}),
+        ...(typeof j?.layer === 'string' ? { layer: j.layer } : {}),
+        ...(typeof j?.instance === 'string' ? { instance: j.instance } : {}),
         file: path.basename(rec.file),
       });
     });

@@ -142,19 +142,21 @@ function loginBody(login: NonNullable<CheckContext['targets']['login']>): string
   });
 }
 
-/** An application error code in a tRPC answer: `TENANT_SUSPENDED` anywhere in it, else `error.data.code`. */
+/** An application error code in a tRPC answer: `error.data.appCode`, else a `TENANT_…` code anywhere in it, else
+ *  `error.data.code` (FORBIDDEN, UNAUTHORIZED…). */
 export function appCodeOf(body: string): string | undefined {
+  type ErrorData = { appCode?: unknown; code?: unknown };
+  let data: ErrorData | undefined;
+  try {
+    const json = JSON.parse(body) as { error?: { data?: ErrorData; json?: { data?: ErrorData } } };
+    data = json.error?.data ?? json.error?.json?.data;
+  } catch {
+    data = undefined;
+  }
+  if (typeof data?.appCode === 'string') return data.appCode;
   const tenant = /\bTENANT_[A-Z_]+\b/.exec(body)?.[0];
   if (tenant) return tenant;
-  try {
-    const json = JSON.parse(body) as {
-      error?: { data?: { code?: unknown }; json?: { data?: { code?: unknown } } };
-    };
-    const code = json.error?.data?.code ?? json.error?.json?.data?.code;
-    return typeof code === 'string' ? code : undefined;
-  } catch {
-    return undefined;
-  }
+  return typeof data?.code === 'string' ? data.code : undefined;
 }
 
 interface LoginAttempt {

@@ -516,8 +516,11 @@ export interface TrustProxyInputs {
   healthz?: boolean;
 }
 
+/** TRUST_PROXY as apps read it: `1`/`true` or a hop count (trust the proxy in front), or an address/CIDR list
+ *  (trust those proxies); unset, empty, `0` and `false` trust nobody. */
 export function isTrustProxyOn(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true)$/i.test(value.trim());
+  const v = value?.trim().toLowerCase() ?? '';
+  return v !== '' && v !== '0' && v !== 'false' && v !== 'no' && v !== 'off';
 }
 
 /** "TRUST_PROXY is unset" / "TRUST_PROXY is "0"" / "the running app reports trust_proxy=false". */
@@ -859,8 +862,14 @@ export interface SignatureHit {
   level?: unknown;
   msg: string;
   reqId?: string;
+  /** Which signature failed, when the app says (`cookie` → COOKIE_SECRET, `jwt` → JWT_SECRET). */
+  layer?: string;
+  /** The instance that logged it, when the line says. */
+  instance?: string;
   file: string;
 }
+
+const LAYER_SECRET: Record<string, string> = { cookie: 'COOKIE_SECRET', jwt: 'JWT_SECRET' };
 
 export function matchesSignatureError(text: string): boolean {
   return SIGNATURE_PATTERNS.some((p) => p.test(text));
@@ -870,12 +879,21 @@ export function decideLogSignatures(hits: SignatureHit[], windowMs: number, line
   const minutes = Math.round(windowMs / 60_000);
   const times = hits.map((h) => h.time).filter((t): t is number => t !== undefined);
   const byMessage: Record<string, number> = {};
-  for (const h of hits) byMessage[h.msg] = (byMessage[h.msg] ?? 0) + 1;
+  const byLayer: Record<string, number> = {};
+  const byInstance: Record<string, number> = {};
+  for (const h of hits) {
+    byMessage[h.msg] = (byMessage[h.msg] ?? 0) + 1;
+    if (h.layer) byLayer[h.layer] = (byLayer[h.layer] ?? 0) + 1;
+    const where = h.instance ?? h.file;
+    byInstance[where] = (byInstance[where] ?? 0) + 1;
+  }
   const evidence = {
     window_minutes: minutes,
     lines_scanned: linesScanned,
     count: hits.length,
     by_message: byMessage,
+    ...(Object.keys(byLayer).length ? { by_layer: byLayer } : {}),
+    by_instance: byInstance,
     first_seen: times.length ? new Date(Math.min(...times)).toISOString() : null,
     last_seen: times.length ? new Date(Math.max(...times)).toISOString() : null,
     samples: hits.slice(0, 5).map((h) => ({
@@ -883,6 +901,8 @@ export function decideLogSignatures(hits: SignatureHit[], windowMs: number, line
       level: h.level ?? null,
       msg: h.msg,
       req_id: h.reqId ?? null,
+      ...(h.layer ? { layer: h.layer } : {}),
+      ...(h.instance ? { instance: h.instance } : {}),
       file: h.file,
     })),
   };
@@ -896,11 +916,15 @@ export function decideLogSignatures(hits: SignatureHit[], windowMs: number, line
       evidence,
     };
   const top = Object.entries(byMessage).sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+  const secrets = Object.keys(byLayer)
+    .map((l) => LAYER_SECRET[l] ?? l)
+    .join(', ');
+  const instances = Object.keys(byInstance).join(', ');
   return {
     status: 'fail',
     summary: both(
-      `${hits.length} token/cookie signature error${hits.length === 1 ? '' : 's'} in the last ${minutes} min (e.g. "${top}"): sessions signed with another secret`,
-      `${hits.length} error(es) de firma token/cookie en los últimos ${minutes} min (p. ej. "${top}"): sesiones firmadas con otro secreto`,
+      `${hits.length} token/cookie signature error${hits.length === 1 ? '' : 's'} in the last ${minutes} min on ${instances} (e.g. "${top}"${secrets ? `; ${secrets} did not verify` : ''}): sessions signed with another secret`,
+      `${hits.length} error(es) de firma token/cookie en los últimos ${minutes} min en ${instances} (p. ej. "${top}"${secrets ? `; no verificó ${secrets}` : ''}): sesiones firmadas con otro secreto`,
     ),
     evidence,
     mitigation: MITIGATIONS.invalidToken,

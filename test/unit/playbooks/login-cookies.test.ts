@@ -7,6 +7,7 @@ import {
   parseSetCookie,
   type ParsedSetCookie,
 } from '../../../src/playbooks/probes/http.js';
+import { appCodeOf } from '../../../src/playbooks/login/probes.js';
 import {
   decideCors,
   decideCrossSite,
@@ -14,6 +15,7 @@ import {
   decideTrustProxy,
   FOREIGN_ORIGIN,
   isSameSite,
+  isTrustProxyOn,
   pickSessionCookie,
   registrableDomain,
   type LoginObservation,
@@ -203,6 +205,10 @@ describe('login.trust_proxy and login.set_cookie', () => {
       decideTrustProxy({ envRead: true, envValue: '1', healthz: false }, undefined).summary.en,
     ).toContain('not restarted');
     expect(decideTrustProxy({ envRead: false }, undefined).status).toBe('skip');
+    // What apps accept as "trust the proxy": 1/true, a hop count, an address list.
+    for (const v of ['1', 'true', 'TRUE', '2', '10.0.0.0/8,127.0.0.1'])
+      expect(isTrustProxyOn(v), v).toBe(true);
+    for (const v of [undefined, '', '0', 'false', 'off']) expect(isTrustProxyOn(v), String(v)).toBe(false);
   });
 
   it('checks Secure, HttpOnly, Path, Domain, SameSite for cross-site, and auth.me', () => {
@@ -228,6 +234,19 @@ describe('login.trust_proxy and login.set_cookie', () => {
     expect(
       decideSetCookie(answer({ cookies: [defaultPath], session: defaultPath }), { trust: trusted }).status,
     ).toBe('warn');
+  });
+
+  it("reads the app's code from a tRPC error answer", () => {
+    const body = (data: Record<string, unknown>) =>
+      JSON.stringify({ error: { message: 'x', code: -32003, data } });
+    expect(appCodeOf(body({ code: 'FORBIDDEN', httpStatus: 403, appCode: 'TENANT_BILLING_LOCKED' }))).toBe(
+      'TENANT_BILLING_LOCKED',
+    );
+    expect(appCodeOf('{"error":{"message":"TENANT_SUSPENDED","data":{"code":"FORBIDDEN"}}}')).toBe(
+      'TENANT_SUSPENDED',
+    );
+    expect(appCodeOf(body({ code: 'UNAUTHORIZED', httpStatus: 401 }))).toBe('UNAUTHORIZED');
+    expect(appCodeOf('<html>502</html>')).toBeUndefined();
   });
 
   it('leaves a suspended tenant to login.tenant and reports other refusals', () => {

@@ -97,6 +97,26 @@ describe('login.log_signatures', () => {
     });
     expect(d.mitigation?.es).toContain('rotar sesión del usuario');
   });
+
+  it('names the secret that did not verify and the instance that logged it, when the lines say', () => {
+    const d = decideLogSignatures(
+      [
+        {
+          level: 40,
+          msg: 'invalid session signature',
+          layer: 'cookie',
+          instance: 'app-1',
+          file: 'app-1.log',
+        },
+        { level: 40, msg: 'invalid session signature', layer: 'jwt', instance: 'app-1', file: 'app-1.log' },
+      ],
+      3_600_000,
+      10,
+    );
+    expect(d.summary.en).toContain('on app-1');
+    expect(d.summary.en).toContain('COOKIE_SECRET, JWT_SECRET did not verify');
+    expect(d.evidence).toMatchObject({ by_layer: { cookie: 1, jwt: 1 }, by_instance: { 'app-1': 2 } });
+  });
 });
 
 describe('login.tenant', () => {
