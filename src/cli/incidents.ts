@@ -1,5 +1,5 @@
 /**
- * `guardia incidents list|show|declare|ack|mitigate|resolve`: the incident loop from a terminal.
+ * `guardia incidents list|show|declare|ack|mitigate|resolve|rca`: the incident loop from a terminal.
  * Every command has `--json`; acting twice exits 1 and says who acted first.
  */
 import type { Command } from 'commander';
@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { IncidentAction } from '../domain/incidents/incident.js';
 import { presentIncident, presentTimeline, type PresentedIncident } from '../server/present.js';
 import { declareBodySchema, listQuerySchema } from '../server/routes/incidents.js';
+import { rcaBodySchema } from '../services/playbooks.js';
 import { parseOrThrow } from '../shared/validate.js';
 import { cliActor, withServices, withStoreOptions, type StoreOptions } from './context.js';
 import { printJson } from './output.js';
@@ -132,6 +133,36 @@ export function registerIncidentCommands(program: Command): void {
       });
     });
   }
+
+  withStoreOptions(
+    incidents
+      .command('rca')
+      .description('record the root cause and the preventive action (the runbook: "Documentar RCA")')
+      .argument('<id>')
+      .requiredOption('--cause <text>', 'the root cause')
+      .requiredOption('--action <text>', 'the preventive action that stops it from happening again')
+      .option('--as <actor>', 'who records it (default: cli:$USER)')
+      .option('--json', 'print the incident as JSON', false),
+  ).action(
+    async (
+      id: string,
+      options: StoreOptions & JsonOption & { cause: string; action: string; as?: string },
+    ) => {
+      const incidentId = parseId(id);
+      const body = parseOrThrow(rcaBodySchema, {
+        root_cause: options.cause,
+        preventive_action: options.action,
+      });
+      await withServices(options, async (s) => {
+        const incident = await s.playbooks.recordRca(incidentId, body, cliActor(options.as));
+        const presented = presentIncident(incident, s.clock.now());
+        if (options.json) return printJson(presented);
+        process.stdout.write(
+          `RCA recorded on incident ${incident.id}.\n  root cause:        ${body.root_cause}\n  preventive action: ${body.preventive_action}\n`,
+        );
+      });
+    },
+  );
 }
 
 function parseId(id: string): number {

@@ -23,6 +23,8 @@ const GROUPS: Record<string, () => Promise<Registrar>> = {
   audit: async () => (await import('./audit.js')).registerAuditCommands,
   evidence: async () => (await import('./evidence.js')).registerEvidenceCommands,
   review: async () => (await import('./evidence.js')).registerEvidenceCommands,
+  diagnose: async () => (await import('./diagnose.js')).registerPlaybookCommands,
+  verify: async () => (await import('./diagnose.js')).registerPlaybookCommands,
 };
 
 /** Builds the program with the groups `argv` needs (all of them when it names none we know). */

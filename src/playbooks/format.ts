@@ -12,6 +12,7 @@ export type Language = 'en' | 'es';
 interface Strings {
   playbook: string;
   status: Record<FindingStatus, string>;
+  statusPlural: Record<FindingStatus, string>;
   overall: Record<PlaybookReport['status'], string>;
   summary: string;
   details: string;
@@ -26,6 +27,7 @@ const STRINGS: Record<Language, Strings> = {
   en: {
     playbook: 'Playbook',
     status: { pass: 'pass', warn: 'warn', fail: 'fail', skip: 'skip' },
+    statusPlural: { pass: 'pass', warn: 'warn', fail: 'fail', skip: 'skip' },
     overall: { pass: 'PASS', warn: 'WARN', fail: 'FAIL' },
     summary: 'Result',
     details: 'What to look at',
@@ -38,6 +40,7 @@ const STRINGS: Record<Language, Strings> = {
   es: {
     playbook: 'Playbook',
     status: { pass: 'ok', warn: 'aviso', fail: 'fallo', skip: 'omitida' },
+    statusPlural: { pass: 'ok', warn: 'avisos', fail: 'fallos', skip: 'omitidas' },
     overall: { pass: 'OK', warn: 'AVISO', fail: 'FALLO' },
     summary: 'Resultado',
     details: 'Qué revisar',
@@ -82,7 +85,9 @@ export function counts(findings: readonly Finding[]): Record<FindingStatus, numb
 
 function localCounts(findings: readonly Finding[], s: Strings): string {
   const c = counts(findings);
-  return (['fail', 'warn', 'pass', 'skip'] as const).map((k) => `${c[k]} ${s.status[k]}`).join(', ');
+  return (['fail', 'warn', 'pass', 'skip'] as const)
+    .map((k) => `${c[k]} ${c[k] === 1 ? s.status[k] : s.statusPlural[k]}`)
+    .join(', ');
 }
 
 /** The report for people: header, checks grouped by group, the result line, then evidence and mitigation for

@@ -182,7 +182,7 @@ describe.each(DIALECTS)('playbook findings and RCA on %s', (dialect) => {
     };
     const entry = await t.services.playbooks.attachReport(incidentId, nul, 'cli:test');
     expect(entry.message).toBe('playbook login: 0 fail, 0 warn, 1 pass');
-    expect((entry.data.findings as { summary: { en: string } }[])[0]!.summary.en).toBe('a\u0000b');
+    expect((entry.data!.findings as { summary: { en: string } }[])[0]!.summary.en).toBe('a\u0000b');
   });
 
   it('the routes are in the route table with role responder (the auth matrix covers them)', async () => {
