@@ -3,6 +3,9 @@
  * the playbook names `/api/trpc/leads.import`, shows the stack and the payload's shape (no value), finds the Sentry
  * event (stand-in) by request id, and ranks leads.import first. No secret and no payload value reaches a finding.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_TARGETS,
@@ -11,6 +14,7 @@ import {
   type RunOptions,
 } from '../../src/playbooks/check.js';
 import { runPlaybook } from '../../src/playbooks/runner.js';
+import { cleanEnv, killAllGuardia, runGuardia } from '../helpers/cli.js';
 import { startReferenceApp, type ReferenceApp } from '../helpers/reference-app.js';
 import { startSentryStandIn, type SentryStandIn } from '../helpers/sentry-standin.js';
 
@@ -80,6 +84,7 @@ beforeAll(async () => {
     ).toBe(500);
 });
 afterAll(async () => {
+  killAllGuardia();
   await sentry?.close();
   await app?.stop();
 });
@@ -206,5 +211,55 @@ describe('diagnose errors without a request id', () => {
     expect(by.evidence).toMatchObject({
       ranking: [expect.objectContaining({ first_seen: expect.any(String), last_seen: expect.any(String) })],
     });
+  });
+});
+
+describe('guardia diagnose errors (the CLI)', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(tmpdir(), 'guardia-diagnose-errors-'));
+  });
+  afterAll(async () => rm(cwd, { recursive: true, force: true }));
+  // No guardia.yaml in cwd: the built-in runbook policy; no Sentry token: that part skips.
+  const env = () => cleanEnv({ NO_COLOR: '1' }, (k) => k.startsWith('SENTRY_'));
+
+  it('--request-id prints the procedure, the stack and the payload shape, and exits 1', async () => {
+    const run = await runGuardia(
+      ['diagnose', 'errors', '--request-id', 'req-import-2', '--log-file', app.logFile, '--lang', 'en'],
+      { cwd, env: env() },
+    );
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain('POST /api/trpc/leads.import answered 500 for request req-import-2');
+    expect(run.stdout).toMatch(/stack: .*TypeError: Cannot read properties of undefined.*at normalizeEmail/);
+    expect(run.stdout).toMatch(
+      /payload: \{"tenantId":1,"leads":\{"length":2,"items":\[\{"name":"string\(11\)"/,
+    );
+    for (const s of [...app.secrets, app.login.password, ...PII])
+      expect(run.stdout.includes(s), s).toBe(false);
+
+    const json = await runGuardia(
+      ['diagnose', 'errors', '--request-id', 'req-import-2', '--log-file', app.logFile, '--json'],
+      { cwd, env: env() },
+    );
+    expect(json.code, json.stderr).toBe(1);
+    const report = JSON.parse(json.stdout) as PlaybookReport;
+    const req = finding(report, 'errors.request');
+    expect(req.evidence.procedure).toBe('/api/trpc/leads.import');
+    expect((req.evidence.stack as string[])[0]).toMatch(/^TypeError: /);
+    expect(req.evidence.payload_hints).toContain('leads[]: 1 of 2 items lack email');
+    expect(finding(report, 'errors.sentry').status).toBe('skip');
+    for (const s of [...app.secrets, app.login.password, ...PII])
+      expect(json.stdout.includes(s), s).toBe(false);
+  });
+
+  it('without an id ranks leads.import first', async () => {
+    const run = await runGuardia(['diagnose', 'errors', '--log-file', app.logFile, '--json'], {
+      cwd,
+      env: env(),
+    });
+    expect(run.code, run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout) as PlaybookReport;
+    const ranking = finding(report, 'errors.by_procedure').evidence.ranking as { procedure: string }[];
+    expect(ranking[0]?.procedure).toBe('/api/trpc/leads.import');
   });
 });

@@ -133,14 +133,29 @@ export function missingKeysHint(summary: unknown, at = ''): string[] {
   return out;
 }
 
-/** The first lines of a stack: the message and up to `frames` frames, node internals dropped. */
+/** The first lines of a stack: the message and up to `frames` frames, node internals dropped, file paths relative
+ *  to the directory all frames share (the deploy root, e.g. `/srv/app/`: `stackRoot` says which). */
 export function trimStack(stack: string, frames = 10): string[] {
   const lines = stack.split('\n').map((l) => l.trimEnd());
   const head = lines.filter((l) => !/^\s+at /.test(l)).slice(0, 2);
   const at = lines.filter((l) => /^\s+at /.test(l) && !/\(node:|^\s+at node:/.test(l)).map((l) => l.trim());
-  const kept = at.slice(0, frames);
+  const root = stackRoot(at);
+  const kept = at.slice(0, frames).map((l) => (root ? l.split(root).join('') : l));
   if (at.length > frames) kept.push(`… ${at.length - frames} more frames`);
   return [...head, ...kept];
+}
+
+/** The longest directory every absolute file path in the frames starts with (`/srv/app/`), or undefined. */
+export function stackRoot(frames: readonly string[]): string | undefined {
+  const paths = frames
+    .map((l) => /(?:\(|at )(?:file:\/\/)?(\/[^():]+):\d+/.exec(l)?.[1])
+    .filter((p): p is string => !!p);
+  if (paths.length === 0) return undefined;
+  let prefix = paths[0]!.slice(0, paths[0]!.lastIndexOf('/') + 1);
+  for (const p of paths)
+    while (prefix && !p.startsWith(prefix))
+      prefix = prefix.slice(0, prefix.lastIndexOf('/', prefix.length - 2) + 1);
+  return prefix.length > 1 ? prefix : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -342,7 +357,7 @@ export function decideByProcedure(
   linesInWindow: number,
 ): Decision {
   const minutes = Math.round(windowMs / 60_000);
-  const evidence = { window_minutes: minutes, lines_in_window: linesInWindow, ranking: ranking.slice(0, 20) };
+  const evidence = { ranking: ranking.slice(0, 20), window_minutes: minutes, lines_in_window: linesInWindow };
   if (!ranking.length)
     return {
       status: 'pass',
@@ -393,22 +408,26 @@ export function decideRequest(
   const errText = facts.error
     ? `${facts.error.type ?? 'Error'}: ${facts.error.message ?? ''}`.trim()
     : facts.code;
+  const stackLines = facts.error?.stack ? facts.error.stack.split('\n').filter((l) => /^\s+at /.test(l)) : [];
+  const root = stackRoot(stackLines.map((l) => l.trim()));
+  // Most telling first: people's output shows the first few entries (--json shows all).
   const evidence = {
-    request_id: requestId,
     procedure: where,
-    ...(facts.procedures.length > 1 ? { procedures: facts.procedures.map(procedurePath) } : {}),
-    method: facts.method ?? null,
     status: status ?? null,
-    ...(facts.code ? { trpc_code: facts.code } : {}),
-    ...(facts.responseTimeMs !== undefined ? { response_time_ms: facts.responseTimeMs } : {}),
-    time: facts.last !== undefined ? new Date(facts.last).toISOString() : null,
-    ...(facts.error
-      ? { error: { type: facts.error.type ?? null, message: facts.error.message ?? null } }
-      : {}),
     ...(facts.error?.stack ? { stack: trimStack(facts.error.stack) } : {}),
     ...(payload !== undefined ? { payload } : {}),
     ...(hints.length ? { payload_hints: hints } : {}),
+    ...(facts.error
+      ? { error: { type: facts.error.type ?? null, message: facts.error.message ?? null } }
+      : {}),
+    request_id: requestId,
+    ...(facts.code ? { trpc_code: facts.code } : {}),
+    method: facts.method ?? null,
+    ...(facts.procedures.length > 1 ? { procedures: facts.procedures.map(procedurePath) } : {}),
+    ...(facts.responseTimeMs !== undefined ? { response_time_ms: facts.responseTimeMs } : {}),
+    time: facts.last !== undefined ? new Date(facts.last).toISOString() : null,
     ...(Object.keys(facts.who).length ? { context: facts.who } : {}),
+    ...(root ? { stack_root: root } : {}),
     log_lines: facts.lines,
   };
   const method = facts.method ? `${facts.method} ` : '';

@@ -266,6 +266,8 @@ export const loginChecks: CheckDefinition[] = [
   }),
 
   define('login.session_consistency', GROUPS.sessions, TITLES.session_consistency, async (ctx) => {
+    if (!ctx.targets.instances?.length)
+      return { status: 'skip', summary: missingTarget(ctx.targets, 'instances'), evidence: {} };
     const health = await instancesHealth(ctx);
     if (health.length < 2) return decideSessionConsistency(health, undefined);
     return decideSessionConsistency(health, await crossInstanceSession(ctx, health));

@@ -7,6 +7,7 @@ import {
   missingKeysHint,
   newFacts,
   proceduresOfUrl,
+  stackRoot,
   summarizePayload,
   trimStack,
 } from '../../../src/playbooks/errors/analyze.js';
@@ -109,11 +110,14 @@ describe('stack trimming', () => {
   it('keeps the message and app frames, drops node internals, caps frames', () => {
     expect(trimStack(STACK)).toEqual([
       "TypeError: Cannot read properties of undefined (reading 'trim')",
-      'at normalizeEmail (/app/src/routers.ts:121:16)',
-      'at /app/src/routers.ts:145:23',
+      'at normalizeEmail (src/routers.ts:121:16)',
+      'at src/routers.ts:145:23',
       'at Array.map (<anonymous>)',
-      'at async resolveMiddleware (/app/node_modules/@trpc/server/dist/index.js:1:1)',
+      'at async resolveMiddleware (node_modules/@trpc/server/dist/index.js:1:1)',
     ]);
+    expect(stackRoot(['at f (/srv/app/src/a.ts:1:1)', 'at file:///srv/app/lib/b.js:2:2'])).toBe('/srv/app/');
+    expect(stackRoot(['at f (/a/x.ts:1:1)', 'at g (/b/y.ts:1:1)'])).toBeUndefined();
+    expect(stackRoot(['at Array.map (<anonymous>)'])).toBeUndefined();
     expect(trimStack(STACK, 2).at(-1)).toBe('… 2 more frames');
   });
 });
@@ -181,7 +185,16 @@ describe('one request', () => {
       response_time_ms: 12,
       payload: { tenantId: 1 },
     });
-    expect((d.evidence.stack as string[])[1]).toBe('at normalizeEmail (/app/src/routers.ts:121:16)');
+    expect((d.evidence.stack as string[])[1]).toBe('at normalizeEmail (src/routers.ts:121:16)');
+    expect(d.evidence.stack_root).toBe('/app/');
+    // People's output shows the first entries: the procedure, the status, the stack and the payload come first.
+    expect(Object.keys(d.evidence).slice(0, 5)).toEqual([
+      'procedure',
+      'status',
+      'stack',
+      'payload',
+      'payload_hints',
+    ]);
   });
 
   it('warns on a 4xx and on an unknown request id', () => {
