@@ -151,8 +151,12 @@ export async function runDiagnose(name: PlaybookName, options: DiagnoseOptions):
   const { GuardiaError } = await import('../shared/errors.js');
   const { redactText } = await import('../playbooks/redact.js');
   let secrets: string[] = [];
-  const fail = (message: string): number => {
-    process.stderr.write(`guardia: ${redactText(message, secrets)}\n`);
+  const fail = (message: string, code = 'invalid_input'): number => {
+    const text = redactText(message, secrets);
+    // With --json, errors are JSON too (the shape of every Guardia error), so a script can read them.
+    process.stderr.write(
+      options.json ? `${JSON.stringify({ error: { code, message: text } })}\n` : `guardia: ${text}\n`,
+    );
     return 2;
   };
   try {
@@ -175,14 +179,14 @@ export async function runDiagnose(name: PlaybookName, options: DiagnoseOptions):
   } catch (err) {
     if (err instanceof GuardiaError) {
       const issues = (err.details as { issues?: { field: string; message: string }[] } | undefined)?.issues;
-      if (err.code === 'invalid_policy') return fail(`the policy is not valid:\n${err.message}`);
-      if (issues && issues.length > 1)
+      if (err.code === 'invalid_policy') return fail(`the policy is not valid:\n${err.message}`, err.code);
+      if (issues && issues.length > 1 && !options.json)
         return fail(
           `${err.message.split('; ')[0]}…\n${issues.map((i) => `  - ${i.field}: ${i.message}`).join('\n')}`,
         );
-      return fail(err.message);
+      return fail(err.message, err.code);
     }
-    return fail(err instanceof Error ? err.message : String(err));
+    return fail(err instanceof Error ? err.message : String(err), 'internal');
   }
 }
 

@@ -17,7 +17,7 @@ import {
   type PlaybookName,
   type PlaybookReport,
 } from './check.js';
-import { redactDeep, redactText } from './redact.js';
+import { redactDeep } from './redact.js';
 import { loadChecks } from './registry.js';
 
 export interface RunPlaybookOptions {
@@ -194,9 +194,4 @@ export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
   return `${Math.round(ms / 6000) / 10} min`;
-}
-
-/** For messages outside findings (the CLI's own errors): the text with every secret replaced. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  return redactText(text, secrets);
 }

@@ -106,6 +106,12 @@ describe('guardia diagnose / verify', () => {
         expect(run.stderr).toMatch(cases[i]![1]);
         expect(run.stdout).toBe('');
       });
+
+      const json = await guardia(['diagnose', 'slow', '--json', '--window', '1 business day']);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stderr)).toEqual({
+        error: { code: 'invalid_input', message: expect.stringContaining('--window') },
+      });
     },
     TEST_TIMEOUT_MS,
   );
