@@ -212,10 +212,11 @@ describe('slow.queues against real BullMQ', () => {
       );
       try {
         const deadline = Date.now() + 15_000;
-        while (
-          (await queue.getJobCounts('wait', 'active')).wait + (await queue.getJobCounts('active')).active >
-          0
-        ) {
+        const pending = async () => {
+          const counts = await queue.getJobCounts('wait', 'active');
+          return (counts.wait ?? 0) + (counts.active ?? 0);
+        };
+        while ((await pending()) > 0) {
           if (Date.now() > deadline) throw new Error('worker did not drain the queue');
           await new Promise((r) => setTimeout(r, 50));
         }

@@ -217,6 +217,32 @@ export function normalizeStatement(sql: string): string {
     .trim();
 }
 
+/** Statements a diagnosis itself sends (this playbook's, a DBA's console): not the app's workload, so neither the
+ *  digest ranking nor the slow log summary counts them. */
+export function isDiagnosticStatement(sql: string): boolean {
+  const s = sql.trim().replace(/^\/\*.*?\*\/\s*/s, '');
+  return (
+    /^(SHOW|EXPLAIN|ANALYZE|DESCRIBE|DESC|SET|USE|KILL|FLUSH|PREPARE|EXECUTE|DEALLOCATE)\b/i.test(s) ||
+    /^SELECT\s+(`?VERSION`?\s*\(|@@|DATABASE\s*\(|`?DATABASE`?\s*\()/i.test(s) ||
+    /\b(information_schema|performance_schema|mysql\.slow_log|sys)\s*`?\./i.test(s) ||
+    /`(information_schema|performance_schema)`/i.test(s)
+  );
+}
+
+/** SQL conditions keeping diagnostic statements out of the digest ranking (the same idea as above, in LIKE). */
+const APP_DIGESTS_ONLY = [
+  "DIGEST_TEXT NOT LIKE 'SHOW %'",
+  "DIGEST_TEXT NOT LIKE 'EXPLAIN %'",
+  "DIGEST_TEXT NOT LIKE 'SET %'",
+  "DIGEST_TEXT NOT LIKE 'SELECT @@%'",
+  "DIGEST_TEXT NOT LIKE 'SELECT `VERSION` (%'",
+  "DIGEST_TEXT NOT LIKE '%information\\_schema%'",
+  "DIGEST_TEXT NOT LIKE '%performance\\_schema%'",
+  "DIGEST_TEXT NOT LIKE '%`mysql` . `slow_log`%'",
+]
+  .map((c) => `AND ${c}`)
+  .join(' ');
+
 export interface SlowLogEntry {
   sql: string;
   queryTimeS: number;
@@ -230,6 +256,7 @@ export function summarizeSlowLog(entries: readonly SlowLogEntry[], limit = 5) {
     { statement: string; count: number; total_s: number; max_s: number; rows_examined: number }
   >();
   for (const e of entries) {
+    if (isDiagnosticStatement(e.sql)) continue;
     const key = normalizeStatement(e.sql);
     const g = groups.get(key) ?? {
       statement: clip(key, 300),
@@ -303,7 +330,7 @@ async function digestsBody(ctx: CheckContext, session: MysqlSession) {
                 MAX_TIMER_WAIT / 1000000000 AS max_ms, SUM_ROWS_EXAMINED AS rows_examined,
                 SUM_ROWS_SENT AS rows_sent, SUM_NO_INDEX_USED AS no_index_used
            FROM performance_schema.events_statements_summary_by_digest
-          WHERE DIGEST_TEXT IS NOT NULL ${session.database ? 'AND SCHEMA_NAME = ?' : ''}
+          WHERE DIGEST_TEXT IS NOT NULL ${session.database ? 'AND SCHEMA_NAME = ?' : ''} ${APP_DIGESTS_ONLY}
           ORDER BY SUM_TIMER_WAIT DESC LIMIT 5`,
         session.database ? [session.database] : [],
       );

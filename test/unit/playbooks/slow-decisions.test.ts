@@ -10,6 +10,7 @@ import { RUNBOOK } from '../../../src/playbooks/slow/common.js';
 import {
   judgeConnections,
   judgeDigests,
+  isDiagnosticStatement,
   judgeMigrations,
   migrationMatches,
   normalizeStatement,
@@ -239,6 +240,25 @@ describe('slow.statement_digests', () => {
     expect(d.status).toBe('fail');
     expect(d.mitigation?.es).toContain('Aplicar índices faltantes y reiniciar workers de cola');
   });
+  it('leaves the diagnosis’s own statements out of the slow log summary', () => {
+    for (const own of [
+      'SELECT VERSION() AS v',
+      'SELECT @@GLOBAL.max_connections AS max_connections',
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected')",
+      'EXPLAIN FORMAT=JSON SELECT * FROM leads',
+      'SELECT c.TABLE_NAME FROM information_schema.COLUMNS c',
+      'SELECT query_time FROM mysql.slow_log',
+    ])
+      expect(isDiagnosticStatement(own), own).toBe(true);
+    expect(isDiagnosticStatement('SELECT * FROM leads WHERE tenant_id = 1')).toBe(false);
+    expect(
+      summarizeSlowLog([
+        { sql: 'SELECT VERSION() AS v', queryTimeS: 9, rowsExamined: 0 },
+        { sql: 'SELECT * FROM leads', queryTimeS: 1, rowsExamined: 10 },
+      ]).map((g) => g.statement),
+    ).toEqual(['SELECT * FROM leads']);
+  });
+
   it('normalises logged statements so the slow log summary carries no literal', () => {
     expect(
       normalizeStatement(
