@@ -224,7 +224,8 @@ export function isDiagnosticStatement(sql: string): boolean {
   return (
     /^(SHOW|EXPLAIN|ANALYZE|DESCRIBE|DESC|SET|USE|KILL|FLUSH|PREPARE|EXECUTE|DEALLOCATE)\b/i.test(s) ||
     /^SELECT\s+(`?VERSION`?\s*\(|@@|DATABASE\s*\(|`?DATABASE`?\s*\()/i.test(s) ||
-    /\b(information_schema|performance_schema|mysql\.slow_log|sys)\s*`?\./i.test(s) ||
+    /\b(information_schema|performance_schema|sys)`?\s*\./i.test(s) ||
+    /\bmysql`?\s*\.\s*`?slow_log\b/i.test(s) ||
     /`(information_schema|performance_schema)`/i.test(s)
   );
 }
