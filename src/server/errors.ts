@@ -3,28 +3,7 @@
  * Framework errors (body too large, bad JSON, wrong media type) and store outages get stable codes too.
  */
 import { GuardiaError } from '../shared/errors.js';
-
-const STORE_DOWN = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08006',
-  '08001',
-  '08003',
-  'SQLITE_BUSY',
-  'SQLITE_IOERR',
-  'SQLITE_FULL',
-  'SQLITE_CANTOPEN',
-  'SQLITE_READONLY',
-]);
-
-/** node-postgres reports a connection lost under a query (a PostgreSQL restart) without a code. */
-const PG_CONNECTION_LOST =
-  /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+import { isStoreOutage } from '../store/db.js';
 
 /** Maps any error to a GuardiaError. */
 export function toGuardiaError(err: unknown): GuardiaError {
@@ -43,7 +22,7 @@ export function toGuardiaError(err: unknown): GuardiaError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new GuardiaError('invalid_json', `request body is not valid JSON: ${e.message ?? ''}`);
   }
-  if ((e.code && STORE_DOWN.has(e.code)) || (!e.code && PG_CONNECTION_LOST.test(e.message ?? '')))
+  if (isStoreOutage(err))
     return new GuardiaError('store_unavailable', 'the store is unavailable; retry later');
   if (err instanceof SyntaxError && e.statusCode === 400) {
     return new GuardiaError('invalid_json', `request body is not valid JSON: ${err.message}`);

@@ -28,7 +28,7 @@ import {
 import type { Database } from '../store/schema.js';
 import { upsertWorkflowRun } from '../store/workflow-runs-repo.js';
 import type { IncidentHooks } from '../engine/scheduler.js';
-import { isUniqueViolation } from '../store/db.js';
+import { isStoreOutage, isUniqueViolation } from '../store/db.js';
 import { openIncident } from './incidents.js';
 
 export interface IngestObserver {
@@ -310,7 +310,12 @@ export function boundKey(key: string): string {
     : `${key.slice(0, 200)}#${crypto.createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
-function asStoreError(err: unknown): GuardiaError {
-  if (err instanceof GuardiaError) return err;
+/**
+ * What a sender hears when its alert could not be committed: a store outage is 503 "retry later"; any other error
+ * (a statement the store refused — a bug to fix, not a reason to retry) goes up as it is, so the server logs it
+ * with its stack and answers 500.
+ */
+function asStoreError(err: unknown): unknown {
+  if (err instanceof GuardiaError || !isStoreOutage(err)) return err;
   return new GuardiaError('store_unavailable', 'the alert could not be stored; retry later');
 }

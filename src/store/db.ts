@@ -157,3 +157,36 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string } | undefined;
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+const STORE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+  'SQLITE_BUSY',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+]);
+
+/** node-postgres reports a connection lost under a query (a PostgreSQL restart) without a code. */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/**
+ * True when an error means the store cannot be reached or written right now (a restart, a full disk, a lock held
+ * too long) — worth a retry later — as opposed to a statement the store refused, which a retry would repeat.
+ */
+export function isStoreOutage(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code) return STORE_DOWN_CODES.has(e.code);
+  return PG_CONNECTION_LOST.test(e.message ?? '');
+}
