@@ -322,7 +322,7 @@ describe('verify tenant-performance', () => {
       'slow.tenant_queries',
     );
     expect(none.status).toBe('skip');
-    expect(none.summary.en).toContain('playbooks.targets.tenant_queries');
+    expect(none.summary.en).toContain('playbooks.tenant_queries');
   });
 });
 

@@ -540,8 +540,8 @@ export const migrationsCheck: CheckDefinition = {
         MIGRATIONS,
         'skip',
         {
-          en: 'no index migrations configured: list them in playbooks.targets.index_migrations (the runbook names 0040 and 0041)',
-          es: 'no hay migraciones de índices configuradas: defínelas en playbooks.targets.index_migrations (el runbook nombra 0040 y 0041)',
+          en: 'no index migrations configured: list them in playbooks.index_migrations (the runbook names 0040 and 0041)',
+          es: 'no hay migraciones de índices configuradas: defínelas en playbooks.index_migrations (el runbook nombra 0040 y 0041)',
         },
         {},
       );
@@ -569,8 +569,8 @@ export const migrationsCheck: CheckDefinition = {
           { migrations_table: where, required: wanted, missing: wanted, error: (err as Error).message },
           mitigation(
             {
-              en: "Run the app's migrations (or set playbooks.targets.migrations_table to where it records them).",
-              es: 'Ejecutar las migraciones de la app (o define playbooks.targets.migrations_table donde las registra).',
+              en: "Run the app's migrations (or set playbooks.migrations_table to where it records them).",
+              es: 'Ejecutar las migraciones de la app (o define playbooks.migrations_table donde las registra).',
             },
             RUNBOOK.indexes,
           ),

@@ -199,8 +199,8 @@ export const queuesCheck: CheckDefinition = {
         QUEUES,
         'skip',
         {
-          en: 'no queues configured: list the app\'s BullMQ queues in playbooks.targets.queues (and queue_prefix if not "bull")',
-          es: 'no hay colas configuradas: define las colas BullMQ de la app en playbooks.targets.queues (y queue_prefix si no es "bull")',
+          en: 'no queues configured: list the app\'s BullMQ queues in playbooks.queues (and playbooks.queue_prefix if not "bull")',
+          es: 'no hay colas configuradas: define las colas BullMQ de la app en playbooks.queues (y playbooks.queue_prefix si no es "bull")',
         },
         {},
       );

@@ -368,8 +368,8 @@ export function judgeEviction(
     return {
       status: 'skip',
       summary: {
-        en: `maxmemory-policy is ${policy}, which matters only for queues, and none is configured (playbooks.targets.queues)`,
-        es: `maxmemory-policy es ${policy}, lo que solo importa para colas, y no hay ninguna configurada (playbooks.targets.queues)`,
+        en: `maxmemory-policy is ${policy}, which matters only for queues, and none is configured (playbooks.queues)`,
+        es: `maxmemory-policy es ${policy}, lo que solo importa para colas, y no hay ninguna configurada (playbooks.queues)`,
       },
       evidence,
     };

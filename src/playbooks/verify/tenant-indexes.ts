@@ -134,8 +134,8 @@ export function tenantIndexFinding(
       meta,
       'skip',
       {
-        en: `no base table in schema ${schema} has a column ${col}: nothing to check (set playbooks.targets.tenant_column if the app names it differently)`,
-        es: `ninguna tabla del esquema ${schema} tiene la columna ${col}: nada que comprobar (define playbooks.targets.tenant_column si la app la llama de otra forma)`,
+        en: `no base table in schema ${schema} has a column ${col}: nothing to check (set playbooks.tenant_column if the app names it differently)`,
+        es: `ninguna tabla del esquema ${schema} tiene la columna ${col}: nada que comprobar (define playbooks.tenant_column si la app la llama de otra forma)`,
       },
       { ...base, views_skipped: audit.skipped },
     );

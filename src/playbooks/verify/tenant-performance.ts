@@ -213,8 +213,8 @@ export function tenantQueriesCheck(meta: CheckMeta): CheckDefinition {
           meta,
           'skip',
           {
-            en: 'no tenant queries configured: list them in playbooks.targets.tenant_queries (name, sql with :tenant)',
-            es: 'no hay consultas por tenant configuradas: defínelas en playbooks.targets.tenant_queries (name, sql con :tenant)',
+            en: 'no tenant queries configured: list them in playbooks.tenant_queries (name, sql with :tenant)',
+            es: 'no hay consultas por tenant configuradas: defínelas en playbooks.tenant_queries (name, sql con :tenant)',
           },
           { tenant_id: tenantId },
         );

@@ -85,7 +85,7 @@ describe('auditTenantIndexes', () => {
     const none = auditTenantIndexes([], [], 'org_id');
     const d = tenantIndexFinding(VERIFY_TENANT_INDEXES, 'app', none, true);
     expect(d.status).toBe('skip');
-    expect(d.summary.en).toContain('playbooks.targets.tenant_column');
+    expect(d.summary.en).toContain('playbooks.tenant_column');
   });
 });
 
