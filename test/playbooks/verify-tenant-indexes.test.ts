@@ -287,7 +287,7 @@ describe('verify tenant-performance', () => {
     const queries = f.evidence.queries as { name: string; status: string }[];
     expect(queries).toHaveLength(32);
     expect(queries.filter((q) => q.status !== 'pass').map((q) => q.name)).toEqual([
-      'events_big by tenant_id',
+      'events_big (tenant_id = :tenant)',
     ]);
   });
 

@@ -160,6 +160,8 @@ export function judgeDigests(rows: readonly DigestRow[], fullScanRows: number): 
   const slow = top.filter((d) => d.avg_ms >= DIGEST_WARN_MS);
   const scans = top.filter((d) => d.no_index_used > 0 && d.rows_examined_per_call > fullScanRows);
   const name = (d: (typeof top)[number]) => `"${clip(d.digest, 80)}" (avg ${d.avg_ms} ms, ${d.calls} calls)`;
+  const nombre = (d: (typeof top)[number]) =>
+    `"${clip(d.digest, 80)}" (media ${d.avg_ms} ms, ${d.calls} ejecuciones)`;
   const mit = mitigation(
     {
       en: 'EXPLAIN the top digests with a real tenant id and index what they scan.',
@@ -173,7 +175,7 @@ export function judgeDigests(rows: readonly DigestRow[], fullScanRows: number): 
       status: 'fail',
       summary: {
         en: `statements averaging ${DIGEST_FAIL_MS / 1000} s or more: ${verySlow.map(name).join('; ')}`,
-        es: `sentencias con media de ${DIGEST_FAIL_MS / 1000} s o más: ${verySlow.map(name).join('; ')}`,
+        es: `sentencias con media de ${DIGEST_FAIL_MS / 1000} s o más: ${verySlow.map(nombre).join('; ')}`,
       },
       evidence,
       mitigation: mit,
@@ -184,7 +186,7 @@ export function judgeDigests(rows: readonly DigestRow[], fullScanRows: number): 
       status: 'warn',
       summary: {
         en: `slow or unindexed statements among the top digests: ${parts.map(name).join('; ')}`,
-        es: `sentencias lentas o sin índice entre los digests principales: ${parts.map(name).join('; ')}`,
+        es: `sentencias lentas o sin índice entre los digests principales: ${parts.map(nombre).join('; ')}`,
       },
       evidence,
       mitigation: mit,

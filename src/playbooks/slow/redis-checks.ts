@@ -216,9 +216,12 @@ export function judgeRedisErrors(
       );
     }
     if (spikes.length) {
-      const list = spikes.map((e) => `${e.event} max ${e.maxMs} ms`).join(', ');
-      en.push(`past latency spikes (LATENCY LATEST: ${list})`);
-      es.push(`picos de latencia pasados (LATENCY LATEST: ${list})`);
+      en.push(
+        `past latency spikes (LATENCY LATEST: ${spikes.map((e) => `${e.event} max ${e.maxMs} ms`).join(', ')})`,
+      );
+      es.push(
+        `picos de latencia pasados (LATENCY LATEST: ${spikes.map((e) => `${e.event} máx. ${e.maxMs} ms`).join(', ')})`,
+      );
     }
     if (slowCommands.length) {
       const list = slowCommands

@@ -40,7 +40,7 @@ export function bindTenant(sql: string, tenantId: string): { sql: string; params
 /** The query `verify tenant-performance` explains for a tenant table when no query is configured. */
 export function generatedQuery(table: string, column: string): TenantQuery {
   return {
-    name: `${table} by ${column}`,
+    name: `${table} (${column} = :tenant)`,
     sql: `SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(column)} = :tenant LIMIT 50`,
   };
 }
@@ -92,8 +92,14 @@ export async function explainTenantQueries(
   return plans;
 }
 
-function describeScan(a: ExplainAccess): string {
-  return `${a.table} (ALL, ~${a.rows ?? '?'} rows${a.possibleKeys.length ? `, ignoring ${a.possibleKeys.join('/')}` : ', no usable index'})`;
+function describeScan(a: ExplainAccess, lang: 'en' | 'es'): string {
+  const rows = `~${a.rows ?? '?'} ${lang === 'en' ? 'rows' : 'filas'}`;
+  const index = a.possibleKeys.length
+    ? `${lang === 'en' ? 'ignoring' : 'ignorando'} ${a.possibleKeys.join('/')}`
+    : lang === 'en'
+      ? 'no usable index'
+      : 'sin índice utilizable';
+  return `${a.table} (ALL, ${rows}, ${index})`;
 }
 
 /** The finding for a set of explained queries. */
@@ -126,13 +132,13 @@ export function tenantPlanFinding(
   const errors = plans.filter((p) => p.error);
   const failing = plans.filter((p) => p.verdict?.status === 'fail');
   const warning = plans.filter((p) => p.verdict?.status === 'warn');
-  const scanText = (ps: readonly QueryPlan[]) =>
-    ps.map((p) => `${p.name}: ${(p.verdict?.fullScans ?? []).map(describeScan).join(', ')}`);
+  const scanText = (ps: readonly QueryPlan[], lang: 'en' | 'es') =>
+    ps.map((p) => `${p.name}: ${(p.verdict?.fullScans ?? []).map((a) => describeScan(a, lang)).join(', ')}`);
   if (failing.length || errors.length) {
     const en = [
       ...(failing.length
         ? [
-            `full scans over ${fullScanRows} rows for tenant ${tenantId} in ${listNames(scanText(failing), 6, 'en')}`,
+            `full scans over ${fullScanRows} rows for tenant ${tenantId} in ${listNames(scanText(failing, 'en'), 6, 'en')}`,
           ]
         : []),
       ...(errors.length
@@ -142,7 +148,7 @@ export function tenantPlanFinding(
     const es = [
       ...(failing.length
         ? [
-            `recorridos completos de más de ${fullScanRows} filas para el tenant ${tenantId} en ${listNames(scanText(failing), 6, 'es')}`,
+            `recorridos completos de más de ${fullScanRows} filas para el tenant ${tenantId} en ${listNames(scanText(failing, 'es'), 6, 'es')}`,
           ]
         : []),
       ...(errors.length
@@ -169,8 +175,8 @@ export function tenantPlanFinding(
       meta,
       'warn',
       {
-        en: `the optimizer prefers a full scan over the tenant index for tenant ${tenantId} (the tenant holds most of the table) in ${listNames(scanText(warning), 6, 'en')}`,
-        es: `el optimizador prefiere un recorrido completo al índice de tenant para el tenant ${tenantId} (el tenant ocupa casi toda la tabla) en ${listNames(scanText(warning), 6, 'es')}`,
+        en: `the optimizer prefers a full scan over the tenant index for tenant ${tenantId} (the tenant holds most of the table) in ${listNames(scanText(warning, 'en'), 6, 'en')}`,
+        es: `el optimizador prefiere un recorrido completo al índice de tenant para el tenant ${tenantId} (el tenant ocupa casi toda la tabla) en ${listNames(scanText(warning, 'es'), 6, 'es')}`,
       },
       evidence,
       mitigation(

@@ -105,7 +105,7 @@ describe('tenant queries', () => {
 
   it('generates the per-table query verify explains when none is configured', () => {
     expect(generatedQuery('leads', 'tenant_id')).toEqual({
-      name: 'leads by tenant_id',
+      name: 'leads (tenant_id = :tenant)',
       sql: 'SELECT * FROM `leads` WHERE `tenant_id` = :tenant LIMIT 50',
     });
   });
@@ -143,6 +143,9 @@ describe('tenant queries', () => {
     expect(d.status).toBe('fail');
     expect(d.summary.en).toBe(
       'full scans over 1000 rows for tenant 1 in chat list: chat_messages (ALL, ~7000 rows, no usable index)',
+    );
+    expect(d.summary.es).toBe(
+      'recorridos completos de más de 1000 filas para el tenant 1 en chat list: chat_messages (ALL, ~7000 filas, sin índice utilizable)',
     );
     expect(d.mitigation?.es).toContain('Aplicar índices faltantes y reiniciar workers de cola');
     expect((d.evidence.queries as { status: string }[]).map((q) => q.status)).toEqual(['pass', 'fail']);
