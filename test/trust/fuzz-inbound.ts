@@ -405,6 +405,47 @@ export async function fuzzInbound(
         ),
       ],
     );
+    endpoints.push(
+      [
+        'POST /api/v1/incidents/:id/findings',
+        apiPost(
+          idSegment.map((id) => `/api/v1/incidents/${id}/findings`),
+          {
+            playbook: 'login',
+            startedAt: '2026-11-27T10:00:00Z',
+            finishedAt: '2026-11-27T10:00:01Z',
+            status: 'fail',
+            findings: [
+              {
+                id: 'login.trust_proxy',
+                playbook: 'login',
+                group: { en: 'Cookies', es: 'Cookies' },
+                title: { en: 'TRUST_PROXY', es: 'TRUST_PROXY' },
+                status: 'fail',
+                summary: { en: 'no Set-Cookie', es: 'sin Set-Cookie' },
+                evidence: { login: { status: 200 } },
+                mitigation: { en: 'fix TRUST_PROXY', es: 'corregir TRUST_PROXY' },
+                durationMs: 12,
+              },
+            ],
+          },
+          admin,
+        ),
+      ],
+      [
+        'POST /api/v1/incidents/:id/rca',
+        apiPost(
+          idSegment.map((id) => `/api/v1/incidents/${id}/rca`),
+          { root_cause: 'a lead without email', preventive_action: 'validate input' },
+          admin,
+        ),
+      ],
+    );
+    // Every POST route under /api is fuzzed: a new route must be added above, not forgotten.
+    const fuzzed = new Set(endpoints.map(([name]) => name));
+    for (const r of routeTable(t.app).filter((r) => r.method === 'POST' && r.url.startsWith('/api/')))
+      expect(fuzzed.has(`POST ${r.url}`), `POST ${r.url} is not fuzzed`).toBe(true);
+
     const getRoutes = routeTable(t.app).filter((r) => r.method === 'GET' && r.url.startsWith('/api/'));
     expect(getRoutes.length).toBeGreaterThan(5);
     endpoints.push([
