@@ -11,7 +11,7 @@
  * knows, and so is every error message.
  */
 import type { Command } from 'commander';
-import type { PlaybookName, PlaybookReport } from '../playbooks/check.js';
+import { reportToJson, type PlaybookName, type PlaybookReport } from '../playbooks/check.js';
 import type { TargetFlags } from '../playbooks/targets.js';
 import { printJson } from './output.js';
 
@@ -285,7 +285,7 @@ async function run(name: PlaybookName, prepared: Prepared): Promise<PlaybookRepo
 }
 
 async function print(report: PlaybookReport, lang: 'en' | 'es', options: DiagnoseOptions): Promise<void> {
-  if (options.json) return printJson(report);
+  if (options.json) return printJson(reportToJson(report));
   const { formatReportMarkdown, formatReportText } = await import('../playbooks/format.js');
   process.stdout.write(
     options.markdown
@@ -378,7 +378,7 @@ function serverSink(server: string, token: string | undefined, incidentId: numbe
   return {
     check: async () => void (await call('GET', `api/v1/incidents/${incidentId}`)),
     record: async (report) =>
-      (await call('POST', `api/v1/incidents/${incidentId}/findings`, report)).message ?? '',
+      (await call('POST', `api/v1/incidents/${incidentId}/findings`, reportToJson(report))).message ?? '',
     close: async () => undefined,
   };
 }

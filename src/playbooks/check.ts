@@ -47,8 +47,31 @@ export interface PlaybookReport {
   status: 'pass' | 'warn' | 'fail';
 }
 
+/** A finding as the public JSON shows it (snake_case, like every other Guardia answer). */
+export type FindingJson = Omit<Finding, 'durationMs'> & { duration_ms: number };
+
+/** A report as `guardia diagnose --json` prints it and `POST /api/v1/incidents/:id/findings` takes it. */
+export interface PlaybookReportJson {
+  playbook: PlaybookName;
+  started_at: string;
+  finished_at: string;
+  status: PlaybookReport['status'];
+  findings: FindingJson[];
+}
+
+/** The public JSON form of a report: Guardia's JSON fields are snake_case (DESIGN.md §4). */
+export function reportToJson(report: PlaybookReport): PlaybookReportJson {
+  return {
+    playbook: report.playbook,
+    started_at: report.startedAt,
+    finished_at: report.finishedAt,
+    status: report.status,
+    findings: report.findings.map(({ durationMs, ...f }) => ({ ...f, duration_ms: durationMs })),
+  };
+}
+
 /** Worst of the findings' statuses; skip and an empty list count as pass. */
-export function overallStatus(findings: readonly Finding[]): PlaybookReport['status'] {
+export function overallStatus(findings: readonly { status: FindingStatus }[]): PlaybookReport['status'] {
   if (findings.some((f) => f.status === 'fail')) return 'fail';
   if (findings.some((f) => f.status === 'warn')) return 'warn';
   return 'pass';

@@ -32,15 +32,16 @@ const findingSchema = z.object({
   summary: bilingual,
   evidence: z.record(z.string(), z.unknown()).default({}),
   mitigation: bilingual.optional(),
-  durationMs: z.number().min(0),
+  duration_ms: z.number().min(0),
 });
 
-/** A PlaybookReport as `guardia diagnose --json` prints it; its status must agree with its findings. */
+/** A report as `guardia diagnose --json` prints it (snake_case); its status must agree with its findings. Parses
+ *  to the internal PlaybookReport. */
 export const playbookReportSchema = z
   .object({
     playbook: z.enum(PLAYBOOK_NAMES),
-    startedAt: z.iso.datetime({ offset: true }),
-    finishedAt: z.iso.datetime({ offset: true }),
+    started_at: z.iso.datetime({ offset: true }),
+    finished_at: z.iso.datetime({ offset: true }),
     findings: z.array(findingSchema).max(1000),
     status: z.enum(['pass', 'warn', 'fail']),
   })
@@ -60,7 +61,14 @@ export const playbookReportSchema = z
           message: `a finding of playbook "${f.playbook}" in a report of "${report.playbook}"`,
         });
     });
-  });
+  })
+  .transform((r): PlaybookReport => ({
+    playbook: r.playbook,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    status: r.status,
+    findings: r.findings.map(({ duration_ms, ...f }) => ({ ...f, durationMs: duration_ms })),
+  }));
 
 export const rcaBodySchema = z.object({
   root_cause: z.string().trim().min(1, 'say what caused the incident').max(4096),

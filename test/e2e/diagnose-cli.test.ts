@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_YAML } from '../../src/domain/policy/default-policy.js';
-import type { PlaybookReport } from '../../src/playbooks/check.js';
+import type { PlaybookReportJson } from '../../src/playbooks/check.js';
 import { cleanEnv, killAllGuardia, runGuardia, spawnGuardia, type CliRun } from '../helpers/cli.js';
 
 const TEST_TIMEOUT_MS = 180_000;
@@ -31,8 +31,8 @@ function guardia(args: string[], extra: Record<string, string> = {}): Promise<Cl
   return runGuardia(args, { cwd, env: env(extra) });
 }
 
-function report(run: CliRun): PlaybookReport {
-  return JSON.parse(run.stdout) as PlaybookReport;
+function report(run: CliRun): PlaybookReportJson {
+  return JSON.parse(run.stdout) as PlaybookReportJson;
 }
 
 beforeAll(() => {
@@ -54,7 +54,10 @@ describe('guardia diagnose / verify', () => {
       const r = report(run);
       expect(r.playbook).toBe('slow');
       expect(r.status).toBe('pass');
+      // Guardia's JSON is snake_case everywhere (DESIGN.md §4), the report included.
+      expect(Object.keys(r).sort()).toEqual(['findings', 'finished_at', 'playbook', 'started_at', 'status']);
       for (const f of r.findings) {
+        expect(f.duration_ms, f.id).toBeGreaterThanOrEqual(0);
         expect(f.status, f.id).toBe('skip');
         expect(f.summary.en.length, f.id).toBeGreaterThan(10);
         expect(f.summary.es.length, f.id).toBeGreaterThan(10);

@@ -4,10 +4,10 @@
  * incident, responder role; an RCA kept on the incident and on its timeline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding, PlaybookReport } from '../../src/playbooks/check.js';
+import type { FindingJson, PlaybookReport, PlaybookReportJson } from '../../src/playbooks/check.js';
 import { bearer, DIALECTS, startTestApp, type TestApp } from '../helpers/harness.js';
 
-function finding(id: string, status: Finding['status']): Finding {
+function finding(id: string, status: FindingJson['status']): FindingJson {
   return {
     id,
     playbook: 'login',
@@ -19,14 +19,14 @@ function finding(id: string, status: Finding['status']): Finding {
     ...(status === 'fail' || status === 'warn'
       ? { mitigation: { en: 'Set TRUST_PROXY=1', es: 'Definir TRUST_PROXY=1' } }
       : {}),
-    durationMs: 12,
+    duration_ms: 12,
   };
 }
 
-const REPORT: PlaybookReport = {
+const REPORT: PlaybookReportJson = {
   playbook: 'login',
-  startedAt: '2026-11-27T10:00:00.000Z',
-  finishedAt: '2026-11-27T10:00:02.000Z',
+  started_at: '2026-11-27T10:00:00.000Z',
+  finished_at: '2026-11-27T10:00:02.000Z',
   status: 'fail',
   findings: [
     finding('login.trust_proxy', 'fail'),
@@ -175,9 +175,12 @@ describe.each(DIALECTS)('playbook findings and RCA on %s', (dialect) => {
   });
 
   it('the service attaches text that PostgreSQL would refuse (NUL) without failing', async () => {
+    const { duration_ms: durationMs, ...pass } = finding('login.nul', 'pass');
     const nul: PlaybookReport = {
-      ...REPORT,
-      findings: [{ ...finding('login.nul', 'pass'), summary: { en: 'a\u0000b', es: 'a\u0000b' } }],
+      playbook: 'login',
+      startedAt: REPORT.started_at,
+      finishedAt: REPORT.finished_at,
+      findings: [{ ...pass, durationMs, summary: { en: 'a\u0000b', es: 'a\u0000b' } }],
       status: 'pass',
     };
     const entry = await t.services.playbooks.attachReport(incidentId, nul, 'cli:test');

@@ -11,6 +11,7 @@ import {
   DEFAULT_TARGETS,
   type CheckContext,
   type PlaybookReport,
+  type PlaybookReportJson,
   type RunOptions,
 } from '../../src/playbooks/check.js';
 import { runPlaybook } from '../../src/playbooks/runner.js';
@@ -120,7 +121,8 @@ async function diagnose(options: RunOptions, sentryTarget?: CheckContext['target
   return report;
 }
 
-const finding = (r: PlaybookReport, id: string) => r.findings.find((f) => f.id === id)!;
+const finding = (r: PlaybookReport | PlaybookReportJson, id: string) =>
+  (r.findings as Omit<PlaybookReport['findings'][number], 'durationMs'>[]).find((f) => f.id === id)!;
 const failing = (r: PlaybookReport) =>
   r.findings
     .filter((f) => f.status === 'fail')
@@ -242,7 +244,7 @@ describe('guardia diagnose errors (the CLI)', () => {
       { cwd, env: env() },
     );
     expect(json.code, json.stderr).toBe(1);
-    const report = JSON.parse(json.stdout) as PlaybookReport;
+    const report = JSON.parse(json.stdout) as PlaybookReportJson;
     const req = finding(report, 'errors.request');
     expect(req.evidence.procedure).toBe('/api/trpc/leads.import');
     expect((req.evidence.stack as string[])[0]).toMatch(/^TypeError: /);
@@ -258,7 +260,7 @@ describe('guardia diagnose errors (the CLI)', () => {
       env: env(),
     });
     expect(run.code, run.stderr).toBe(1);
-    const report = JSON.parse(run.stdout) as PlaybookReport;
+    const report = JSON.parse(run.stdout) as PlaybookReportJson;
     const ranking = finding(report, 'errors.by_procedure').evidence.ranking as { procedure: string }[];
     expect(ranking[0]?.procedure).toBe('/api/trpc/leads.import');
   });

@@ -412,8 +412,8 @@ export async function fuzzInbound(
           idSegment.map((id) => `/api/v1/incidents/${id}/findings`),
           {
             playbook: 'login',
-            startedAt: '2026-11-27T10:00:00Z',
-            finishedAt: '2026-11-27T10:00:01Z',
+            started_at: '2026-11-27T10:00:00Z',
+            finished_at: '2026-11-27T10:00:01Z',
             status: 'fail',
             findings: [
               {
@@ -425,7 +425,7 @@ export async function fuzzInbound(
                 summary: { en: 'no Set-Cookie', es: 'sin Set-Cookie' },
                 evidence: { login: { status: 200 } },
                 mitigation: { en: 'fix TRUST_PROXY', es: 'corregir TRUST_PROXY' },
-                durationMs: 12,
+                duration_ms: 12,
               },
             ],
           },
