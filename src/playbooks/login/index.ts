@@ -43,27 +43,25 @@ import {
   signal,
   tenantRow,
 } from './probes.js';
+import type { Decision } from './rules/common.js';
+import { decideNodeEnv, decideSecrets, decideUrls } from './rules/config.js';
 import {
   cookieSettings,
   decideCookieFlags,
   decideCors,
   decideCrossSite,
-  decideLogSignatures,
-  decideNodeEnv,
-  decideSecrets,
-  decideSessionConsistency,
-  decideSetCookie,
-  decideTenant,
-  decideTrustProxy,
-  decideUrls,
   FOREIGN_ORIGIN,
   isSameSite,
-  matchesSignatureError,
-  type Decision,
   type PreflightResult,
+} from './rules/cookies.js';
+import { decideSetCookie, decideTrustProxy, type TrustProxyInputs } from './rules/login.js';
+import {
+  decideLogSignatures,
+  decideSessionConsistency,
+  matchesSignatureError,
   type SignatureHit,
-  type TrustProxyInputs,
-} from './rules.js';
+} from './rules/sessions.js';
+import { decideTenant } from './rules/tenant.js';
 import { both, GROUPS, TITLES } from './texts.js';
 
 function define(

@@ -17,13 +17,9 @@ import {
 } from '../probes/http.js';
 import { scrubCredentials } from '../probes/logs.js';
 import { memo } from './memo.js';
-import {
-  pickSessionCookie,
-  type CrossSession,
-  type InstanceHealth,
-  type LoginObservation,
-  type TenantRow,
-} from './rules.js';
+import { pickSessionCookie, type LoginObservation } from './rules/login.js';
+import { type CrossSession, type InstanceHealth } from './rules/sessions.js';
+import { type TenantRow } from './rules/tenant.js';
 
 /** Short: the whole playbook should answer in well under 3 s. */
 export const HTTP_TIMEOUT_MS = 2000;

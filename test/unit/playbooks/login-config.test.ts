@@ -10,13 +10,13 @@ import {
 } from '../../../src/playbooks/probes/env-file.js';
 import { fingerprint } from '../../../src/playbooks/redact.js';
 import {
-  decideCookieFlags,
   decideNodeEnv,
   decideSecrets,
   decideUrls,
   isDenylisted,
   secretKeysOf,
-} from '../../../src/playbooks/login/rules.js';
+} from '../../../src/playbooks/login/rules/config.js';
+import { decideCookieFlags } from '../../../src/playbooks/login/rules/cookies.js';
 
 const STRONG_JWT = 'k3Jv9pQm2Lx8Rt6Yw4Zb1Nc7Hd5Fg0Sa-jwt-x';
 const STRONG_COOKIE = 'Vb8Nm2Qw4Er6Ty1Ui3Op5As7Df9Gh0Jk-cookie';

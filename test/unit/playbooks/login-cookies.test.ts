@@ -11,15 +11,17 @@ import { appCodeOf } from '../../../src/playbooks/login/probes.js';
 import {
   decideCors,
   decideCrossSite,
-  decideSetCookie,
-  decideTrustProxy,
   FOREIGN_ORIGIN,
   isSameSite,
+  registrableDomain,
+} from '../../../src/playbooks/login/rules/cookies.js';
+import {
+  decideSetCookie,
+  decideTrustProxy,
   isTrustProxyOn,
   pickSessionCookie,
-  registrableDomain,
   type LoginObservation,
-} from '../../../src/playbooks/login/rules.js';
+} from '../../../src/playbooks/login/rules/login.js';
 
 const SIGNED = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl.AbCdEfGh';
 

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  blockingTenantState,
   decideLogSignatures,
   decideSessionConsistency,
-  decideTenant,
   matchesSignatureError,
   type InstanceHealth,
-} from '../../../src/playbooks/login/rules.js';
+} from '../../../src/playbooks/login/rules/sessions.js';
+import { blockingTenantState, decideTenant } from '../../../src/playbooks/login/rules/tenant.js';
 
 const a: InstanceHealth = {
   url: 'http://127.0.0.1:4001',
