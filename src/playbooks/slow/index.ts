@@ -8,7 +8,9 @@ import type { CheckDefinition } from '../check.js';
 import { tenantIndexCheck } from '../verify/tenant-indexes.js';
 import { tenantQueriesCheck } from '../verify/tenant-performance.js';
 import { GROUPS } from './common.js';
-import { connectionsCheck, digestsCheck, migrationsCheck } from './mysql-checks.js';
+import { connectionsCheck } from './connections.js';
+import { digestsCheck } from './digests.js';
+import { migrationsCheck } from './migrations.js';
 import { queuesCheck } from './queues.js';
 import { errorsCheck, evictionCheck, latencyCheck } from './redis-checks.js';
 

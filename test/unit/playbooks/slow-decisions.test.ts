@@ -7,16 +7,15 @@ import { DEFAULT_TARGETS } from '../../../src/playbooks/check.js';
 import { displayMysqlDsn, parseMysqlDsn, quoteIdent } from '../../../src/playbooks/probes/mysql.js';
 import { displayRedisUrl, parseInfo, parseRedisUrl } from '../../../src/playbooks/probes/redis.js';
 import { RUNBOOK } from '../../../src/playbooks/slow/common.js';
+import { judgeConnections } from '../../../src/playbooks/slow/connections.js';
 import {
-  judgeConnections,
-  judgeDigests,
   isDiagnosticStatement,
-  judgeMigrations,
-  migrationMatches,
+  judgeDigests,
   normalizeStatement,
   summarizeSlowLog,
   type DigestRow,
-} from '../../../src/playbooks/slow/mysql-checks.js';
+} from '../../../src/playbooks/slow/digests.js';
+import { judgeMigrations, migrationMatches } from '../../../src/playbooks/slow/migrations.js';
 import {
   clientNames,
   judgeQueue,

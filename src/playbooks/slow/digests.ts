@@ -1,10 +1,9 @@
 /**
- * The MySQL/MariaDB checks of `diagnose slow`: connection saturation, the heaviest statement digests (or the slow
- * query log where performance_schema is off, as MariaDB ships it), and the runbook's index migrations.
+ * The `slow.statement_digests` check: the heaviest statement digests from performance_schema, or the slow query
+ * log where performance_schema is off (as MariaDB ships it).
  */
-import type { CheckContext, CheckDefinition, PlaybookTargets } from '../check.js';
+import type { CheckContext, CheckDefinition } from '../check.js';
 import type { MysqlSession } from '../probes/mysql.js';
-import { quoteIdent } from '../probes/mysql.js';
 import {
   GROUPS,
   RUNBOOK,
@@ -13,115 +12,9 @@ import {
   fromDecision,
   mitigation,
   mysqlCheck,
-  noDatabase,
   type CheckMeta,
   type Decision,
 } from './common.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// slow.mysql.connections
-
-export interface ConnectionStats {
-  threadsConnected: number;
-  threadsRunning: number;
-  maxConnections: number;
-  maxUsedConnections?: number;
-  /** Connection_errors_max_connections: connections refused because max_connections was reached (since start). */
-  refusedAtMax?: number;
-}
-
-export function judgeConnections(s: ConnectionStats, t: PlaybookTargets['thresholds']): Decision {
-  const ratio = s.maxConnections > 0 ? s.threadsConnected / s.maxConnections : 0;
-  const pct = Math.round(ratio * 1000) / 10;
-  const evidence = {
-    threads_connected: s.threadsConnected,
-    threads_running: s.threadsRunning,
-    max_connections: s.maxConnections,
-    connections_ratio: Math.round(ratio * 1000) / 1000,
-    max_used_connections: s.maxUsedConnections,
-    connection_errors_max_connections: s.refusedAtMax,
-    warn_ratio: t.connectionsWarn,
-    fail_ratio: t.connectionsFail,
-    note: 'Threads_connected includes this check’s own connection',
-  };
-  const what = {
-    en: `Threads_connected ${s.threadsConnected} of max_connections ${s.maxConnections} (${pct} %), Threads_running ${s.threadsRunning}`,
-    es: `Threads_connected ${s.threadsConnected} de max_connections ${s.maxConnections} (${pct} %), Threads_running ${s.threadsRunning}`,
-  };
-  const mit = mitigation(
-    {
-      en: 'Find who holds the connections (SHOW PROCESSLIST: pool sizes per app instance, sleeping connections, long transactions).',
-      es: 'Ver quién ocupa las conexiones (SHOW PROCESSLIST: tamaño de pool por instancia, conexiones dormidas, transacciones largas).',
-    },
-    RUNBOOK.reduceLoad,
-    RUNBOOK.scale,
-  );
-  if (ratio >= t.connectionsFail)
-    return {
-      status: 'fail',
-      summary: {
-        en: `MySQL connections are saturated: ${what.en} — at or over the ${t.connectionsFail * 100} % limit`,
-        es: `Las conexiones de MySQL están saturadas: ${what.es}, en o sobre el límite del ${t.connectionsFail * 100} %`,
-      },
-      evidence,
-      mitigation: mit,
-    };
-  if (ratio >= t.connectionsWarn)
-    return {
-      status: 'warn',
-      summary: {
-        en: `MySQL connections are close to saturation: ${what.en} — over the ${t.connectionsWarn * 100} % warning mark`,
-        es: `Las conexiones de MySQL se acercan a la saturación: ${what.es}, sobre el aviso del ${t.connectionsWarn * 100} %`,
-      },
-      evidence,
-      mitigation: mit,
-    };
-  return {
-    status: 'pass',
-    summary: {
-      en: `${what.en}: below the ${t.connectionsWarn * 100} % warning mark`,
-      es: `${what.es}: bajo el aviso del ${t.connectionsWarn * 100} %`,
-    },
-    evidence,
-  };
-}
-
-const CONNECTIONS: CheckMeta = {
-  id: 'slow.mysql.connections',
-  group: GROUPS.mysql,
-  title: { en: 'MySQL active connections', es: 'Conexiones activas de MySQL' },
-};
-
-async function readConnectionStats(session: MysqlSession): Promise<ConnectionStats> {
-  const rows = await session.query<{ Variable_name: string; Value: string }>(
-    `SHOW GLOBAL STATUS WHERE Variable_name IN
-       ('Threads_connected', 'Threads_running', 'Max_used_connections', 'Connection_errors_max_connections')`,
-  );
-  const status = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
-  const [max] = await session.query<{ max_connections: number }>(
-    'SELECT @@GLOBAL.max_connections AS max_connections',
-  );
-  return {
-    threadsConnected: status.get('threads_connected') ?? 0,
-    threadsRunning: status.get('threads_running') ?? 0,
-    maxConnections: Number(max?.max_connections ?? 0),
-    maxUsedConnections: status.get('max_used_connections'),
-    refusedAtMax: status.get('connection_errors_max_connections'),
-  };
-}
-
-export const connectionsCheck: CheckDefinition = {
-  ...CONNECTIONS,
-  run: (ctx: CheckContext) =>
-    mysqlCheck(ctx, CONNECTIONS, async (session) => {
-      ctx.probing?.(`SHOW GLOBAL STATUS on ${session.target}`);
-      const stats = await readConnectionStats(session);
-      return fromDecision(CONNECTIONS, judgeConnections(stats, ctx.targets.thresholds), {
-        target: session.target,
-        server: session.version,
-      });
-    }),
-};
 
 // ---------------------------------------------------------------------------------------------------------------
 // slow.statement_digests
@@ -473,112 +366,4 @@ async function digestsBody(ctx: CheckContext, session: MysqlSession) {
 export const digestsCheck: CheckDefinition = {
   ...DIGESTS,
   run: (ctx: CheckContext) => mysqlCheck(ctx, DIGESTS, (session) => digestsBody(ctx, session)),
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// slow.index_migrations
-
-/** Whether an applied migration version is the wanted one: `0040` matches `0040`, `0040_tenant_indexes`,
- *  `0040-tenant-indexes` and the number 40. */
-export function migrationMatches(applied: string, wanted: string): boolean {
-  const a = applied.trim();
-  const w = wanted.trim();
-  if (a === w || a.startsWith(`${w}_`) || a.startsWith(`${w}-`) || a.startsWith(`${w}.`)) return true;
-  return /^\d+$/.test(a) && /^\d+$/.test(w) && Number(a) === Number(w);
-}
-
-export function judgeMigrations(
-  applied: readonly string[],
-  wanted: readonly string[],
-  where: string,
-): Decision {
-  const missing = wanted.filter((w) => !applied.some((a) => migrationMatches(a, w)));
-  const present = wanted.filter((w) => !missing.includes(w));
-  const evidence = {
-    migrations_table: where,
-    required: wanted,
-    applied_required: present,
-    missing,
-    applied_count: applied.length,
-  };
-  if (missing.length)
-    return {
-      status: 'fail',
-      summary: {
-        en: `index ${missing.length === 1 ? 'migration' : 'migrations'} ${missing.join(', ')} not applied (not in ${where})`,
-        es: `${missing.length === 1 ? 'la migración de índices' : 'las migraciones de índices'} ${missing.join(', ')} no ${missing.length === 1 ? 'está aplicada' : 'están aplicadas'} (no figura${missing.length === 1 ? '' : 'n'} en ${where})`,
-      },
-      evidence,
-      mitigation: mitigation(
-        {
-          en: `Apply migration${missing.length === 1 ? '' : 's'} ${missing.join(', ')} (the app's migrate command), then re-run guardia verify tenant-indexes.`,
-          es: `Aplicar ${missing.length === 1 ? 'la migración' : 'las migraciones'} ${missing.join(', ')} (el comando de migración de la app) y repetir guardia verify tenant-indexes.`,
-        },
-        RUNBOOK.indexes,
-      ),
-    };
-  return {
-    status: 'pass',
-    summary: {
-      en: `index migrations ${wanted.join(', ')} are applied`,
-      es: `las migraciones de índices ${wanted.join(', ')} están aplicadas`,
-    },
-    evidence,
-  };
-}
-
-const MIGRATIONS: CheckMeta = {
-  id: 'slow.index_migrations',
-  group: GROUPS.migrations,
-  title: { en: 'Index migrations applied', es: 'Migraciones de índices aplicadas' },
-};
-
-export const migrationsCheck: CheckDefinition = {
-  ...MIGRATIONS,
-  run: async (ctx: CheckContext) => {
-    const wanted = ctx.targets.indexMigrations;
-    if (wanted.length === 0)
-      return draft(
-        MIGRATIONS,
-        'skip',
-        {
-          en: 'no index migrations configured: list them in playbooks.index_migrations (the runbook names 0040 and 0041)',
-          es: 'no hay migraciones de índices configuradas: defínelas en playbooks.index_migrations (el runbook nombra 0040 y 0041)',
-        },
-        {},
-      );
-    return mysqlCheck(ctx, MIGRATIONS, async (session) => {
-      if (!session.database) return noDatabase(MIGRATIONS, session.target);
-      const { table, column } = ctx.targets.migrationsTable;
-      const where = `${table}.${column}`;
-      ctx.probing?.(`${where} on ${session.target}`);
-      let applied: string[];
-      try {
-        const rows = await session.query<{ v: unknown }>(
-          `SELECT ${quoteIdent(column)} AS v FROM ${quoteIdent(table)}`,
-        );
-        applied = rows.map((r) => String(r.v));
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== 'ER_NO_SUCH_TABLE' && code !== 'ER_BAD_FIELD_ERROR') throw err;
-        return draft(
-          MIGRATIONS,
-          'fail',
-          {
-            en: `the migrations table ${where} does not exist in ${session.database}, so index migrations ${wanted.join(', ')} cannot be applied: ${(err as Error).message}`,
-            es: `la tabla de migraciones ${where} no existe en ${session.database}, así que las migraciones de índices ${wanted.join(', ')} no pueden estar aplicadas: ${(err as Error).message}`,
-          },
-          { migrations_table: where, required: wanted, missing: wanted, error: (err as Error).message },
-          mitigation(
-            {
-              en: "Run the app's migrations (or set playbooks.migrations_table to where it records them).",
-              es: 'Ejecutar las migraciones de la app (o define playbooks.migrations_table donde las registra).',
-            },
-            RUNBOOK.indexes,
-          ),
-        );
-      }
-      return fromDecision(MIGRATIONS, judgeMigrations(applied, wanted, where), { target: session.target });
-    });
-  },
 };
