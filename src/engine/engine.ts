@@ -200,10 +200,16 @@ export class Engine {
       if (!found) targets.set(key, (found = this.deps.oncall.resolveTargets(ids, now)));
       return found;
     };
-    const writes: Write[] = [];
-    for (const timer of timers)
-      writes.push(await this.prepareTimer(timer, incidents.get(timer.incident_id), now, resolve));
-    await this.commitWrites(writes);
+    // Escalation steps commit before SLA checks are decided: a breach pages the next role beyond those already
+    // paged, and that must include a step fired in this same batch.
+    const steps = timers.filter((t) => t.kind === 'escalation_step');
+    const others = timers.filter((t) => t.kind !== 'escalation_step');
+    for (const group of [steps, others]) {
+      const writes: Write[] = [];
+      for (const timer of group)
+        writes.push(await this.prepareTimer(timer, incidents.get(timer.incident_id), now, resolve));
+      await this.commitWrites(writes);
+    }
   }
 
   /** Runs the writes of a batch in one transaction; if that fails, each in its own (and reports those failing). */

@@ -132,6 +132,16 @@ describe.each(DIALECTS)('escalation on %s', (dialect) => {
     expect(breach?.message).toContain('acknowledgement was due at 2026-11-27T14:00:00.000Z');
   });
 
+  it('down from before T until after a sev3 breach: the overdue step and the breach fire together, each role paged once', async () => {
+    // Both timers are claimed in one batch. The breach pages the next role beyond those already paged, so it must
+    // see the step's page to the primary (fired in the same batch): secondary next, not the primary twice.
+    const { id } = await declare('sev3');
+    t.clock.advance(4 * 60 * MIN + 1);
+    await engine().runDue();
+    expect(slackMentions()).toEqual(['U0000LEAD', 'U00000SRE']);
+    expect((await timeline(id)).filter((x) => x.kind === 'escalated')).toHaveLength(2);
+  });
+
   it('stopped between T+4 and T+6, started at T+7: the secondary is paged exactly once, right after start', async () => {
     const first = engine();
     await declare('sev1');
