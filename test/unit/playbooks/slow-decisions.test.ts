@@ -8,13 +8,7 @@ import { displayMysqlDsn, parseMysqlDsn, quoteIdent } from '../../../src/playboo
 import { displayRedisUrl, parseInfo, parseRedisUrl } from '../../../src/playbooks/probes/redis.js';
 import { RUNBOOK } from '../../../src/playbooks/slow/common.js';
 import { judgeConnections } from '../../../src/playbooks/slow/connections.js';
-import {
-  isDiagnosticStatement,
-  judgeDigests,
-  normalizeStatement,
-  summarizeSlowLog,
-  type DigestRow,
-} from '../../../src/playbooks/slow/digests.js';
+import { judgeDigests, type DigestRow } from '../../../src/playbooks/slow/digests.js';
 import { judgeMigrations, migrationMatches } from '../../../src/playbooks/slow/migrations.js';
 import {
   clientNames,
@@ -31,6 +25,11 @@ import {
   percentile,
   type RedisErrorStats,
 } from '../../../src/playbooks/slow/redis-checks.js';
+import {
+  isDiagnosticStatement,
+  normalizeStatement,
+  summarizeSlowLog,
+} from '../../../src/playbooks/slow/statements.js';
 
 const T = DEFAULT_TARGETS.thresholds;
 
