@@ -1,7 +1,7 @@
 /**
  * What an incident change schedules, written in the SAME transaction as the change (the outbox rule): the frozen
  * escalation plan and its step timers, the two SLA-check timers, and messages to the route's team channels.
- * After the transaction commits, `committed()` wakes the engine so due work starts at once, not on a poll.
+ * After the commit, `committed()` wakes the engine when there is new work, so it starts at once, not on a poll.
  */
 import type { Kysely } from 'kysely';
 import type { IncidentAction, TimelineEntry } from '../domain/incidents/incident.js';
@@ -30,6 +30,11 @@ export interface IncidentHooks {
 
 export class EscalationScheduler implements IncidentHooks {
   private listeners: (() => void)[] = [];
+  /**
+   * Set when a hook wrote timers or notifications (or cancelled some). Most commits in an alert storm only attach
+   * alerts to an open incident; waking the engine for those would run its claim queries for nothing.
+   */
+  private engineWorkWritten = false;
 
   constructor(private readonly policy: Policy) {}
 
@@ -39,6 +44,8 @@ export class EscalationScheduler implements IncidentHooks {
   }
 
   committed(): void {
+    if (!this.engineWorkWritten) return;
+    this.engineWorkWritten = false;
     for (const listener of this.listeners) listener();
   }
 
@@ -54,12 +61,14 @@ export class EscalationScheduler implements IncidentHooks {
   async attached(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
     for (const channel of this.teamChannels(incident)) {
       if (this.policy.channels[channel]?.type !== 'github-issues') continue;
+      this.engineWorkWritten = true;
       await insertNotification(db, this.teamMessage(incident, channel, 'attached', now));
     }
   }
 
   async changed(db: Kysely<Database>, incident: Incident, action: IncidentAction, now: Date): Promise<void> {
     if (action !== 'resolve') return;
+    this.engineWorkWritten = true;
     const stamp = now.toISOString();
     const cancelled = await cancelTimers(db, incident.id, 'the incident was resolved', stamp);
     const pages = await cancelPendingPages(db, incident.id, stamp);
@@ -85,6 +94,7 @@ export class EscalationScheduler implements IncidentHooks {
     now: Date,
     kind: 'opened' | 'reopened',
   ): Promise<void> {
+    this.engineWorkWritten = true;
     const stamp = now.toISOString();
     const timers: NewTimer[] = [
       { kind: 'sla_check', incident_id: incident.id, due_at: incident.ack_due_at, payload: { clock: 'ack' } },
