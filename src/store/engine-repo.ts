@@ -167,21 +167,24 @@ export async function cancelPendingPages(db: Db, incidentId: number, now: string
   return Number(result.numUpdatedRows);
 }
 
-/** The earliest time any pending timer or notification falls due (for the engine's next wake-up). */
+/**
+ * The earliest time any pending timer or notification falls due (for the engine's next wake-up). It runs after
+ * every engine cycle, so status and LIMIT are literals: bound, they make SQLite plan the statement anew each run.
+ */
 export async function nextDueAt(db: Db): Promise<string | null> {
   const timer = await db
     .selectFrom('timers')
     .select('due_at')
-    .where('status', '=', 'pending')
+    .where('status', '=', sql.lit('pending'))
     .orderBy('due_at')
-    .limit(1)
+    .limit(sql.lit(1))
     .executeTakeFirst();
   const note = await db
     .selectFrom('notifications')
     .select('next_attempt_at')
-    .where('status', '=', 'pending')
+    .where('status', '=', sql.lit('pending'))
     .orderBy('next_attempt_at')
-    .limit(1)
+    .limit(sql.lit(1))
     .executeTakeFirst();
   const candidates = [timer?.due_at, note?.next_attempt_at].filter((v): v is string => typeof v === 'string');
   return candidates.length ? candidates.sort()[0]! : null;
