@@ -18,7 +18,7 @@
  *          --no-info (skip the info variant) --no-baseline (skip bare Fastify) --keep (keep the temp dirs)
  *          --quiet-wait 120 | --no-quiet-wait: before each phase wait up to N s for other processes to use
  *            < 0.25 core (other engineers' builds share the machine); what they used is reported as noise
- *          --profile [--no-count-queries]: the unique phase only, server under --cpu-prof plus a statement counter, then in-process
+ *          --profile [--no-count-queries] [--profile-same]: the unique (or same-key) phase only, server under --cpu-prof plus a statement counter, then in-process
  *            ceilings (IngestService without HTTP; the same statements on raw better-sqlite3)
  *          --stmt-cache, --literal-params: experiments preloaded into the server (not src/), see SERVER_PRELOAD
  * Results: printed as JSON and Markdown, and written to bench/results/ingest-<timestamp>.{json,md} (git-ignored).
@@ -58,6 +58,8 @@ const OPTS = {
   infoUnique: num('info-unique', num('unique', 100_000)),
   info: !flag('no-info'),
   profile: flag('profile'),
+  /** Profile mode: which alerts to send — unique keys (new incidents) or one key (attach to one incident). */
+  profileSame: flag('profile-same'),
   /** Seconds to wait at most for other processes to go quiet before each phase (0: don't wait). */
   quietWait: flag('no-quiet-wait') ? 0 : num('quiet-wait', 120),
   baseline: !flag('no-baseline'),
@@ -915,11 +917,12 @@ async function profileRun(runId: string) {
       server.child.kill('SIGUSR2'); // forget the migration's statements
       await sleep(200);
     }
+    const amount = OPTS.profileSame ? OPTS.same : OPTS.unique;
     const unique = await runPhase(server, {
-      name: 'unique (profiled)',
-      amount: OPTS.unique,
-      body: (i) => trigger(`${runId}-p-${i}`, i),
-      timeoutMs: amountTimeout(OPTS.unique) * 2,
+      name: OPTS.profileSame ? 'same key (profiled)' : 'unique (profiled)',
+      amount,
+      body: (i) => trigger(OPTS.profileSame ? `${runId}-p-same` : `${runId}-p-${i}`, i),
+      timeoutMs: amountTimeout(amount) * 2,
     });
     await stopServer(server, 'SIGTERM', 60_000); // a clean exit writes the profile and the statement counts
     const profFile = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
