@@ -8,6 +8,7 @@ import type { IncidentAction, TimelineEntry } from '../domain/incidents/incident
 import { planEscalation, type PlannedStep } from '../domain/escalation/plan.js';
 import type { Policy } from '../domain/policy/schema.js';
 import type { Database } from '../store/schema.js';
+import { updateWhere } from '../store/templates.js';
 import { appendTimeline, type Incident } from '../store/incidents-repo.js';
 import {
   cancelPendingPages,
@@ -108,11 +109,7 @@ export class EscalationScheduler implements IncidentHooks {
     const timeline: TimelineEntry[] = [];
     if (this.pages(incident)) {
       const plan = planEscalation(this.policy, incident);
-      await db
-        .updateTable('incidents')
-        .set({ escalation_plan: JSON.stringify(plan) })
-        .where('id', '=', incident.id)
-        .execute();
+      await updateWhere(db, 'incidents', { escalation_plan: JSON.stringify(plan) }, { id: incident.id });
       for (const step of plan)
         timers.push({
           kind: 'escalation_step',

@@ -19,6 +19,7 @@ import { findDelivery, insertAlert } from '../store/alerts-repo.js';
 import type { Store } from '../store/db.js';
 import {
   appendTimeline,
+  attachAlert,
   findOpenByDedupKey,
   findRecentlyResolved,
   getIncident,
@@ -177,19 +178,11 @@ export class IngestService {
     const open = await findOpenByDedupKey(db, alert.dedup_key);
     if (alert.action === 'trigger') {
       if (open) {
-        await db
-          .updateTable('incidents')
-          .set((eb) => ({
-            alert_count: eb('alert_count', '+', 1),
-            last_alert_at: stamp,
-            updated_at: stamp,
-            // New links (e.g. the newest failing run) join the incident so messages can point at them.
-            ...(newLinks(open.links, alert.links).length
-              ? { links: JSON.stringify(mergeLinks(open.links, alert.links)) }
-              : {}),
-          }))
-          .where('id', '=', open.id)
-          .execute();
+        // New links (e.g. the newest failing run) join the incident so messages can point at them.
+        const links = newLinks(open.links, alert.links).length
+          ? mergeLinks(open.links, alert.links)
+          : undefined;
+        await attachAlert(db, open.id, stamp, links);
         await this.hooks?.attached(db, open, now);
         return record(open.id, 'attached');
       }

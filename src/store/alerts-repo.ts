@@ -5,18 +5,15 @@
 import type { Insertable, Kysely } from 'kysely';
 import { cleanRow } from '../shared/text.js';
 import type { AlertRow, AlertTable, Database } from './schema.js';
+import { insertRows } from './templates.js';
 
 type Db = Kysely<Database>;
 
 export type NewAlert = Insertable<AlertTable>;
 
 export async function insertAlert(db: Db, alert: NewAlert): Promise<number> {
-  const { id } = await db
-    .insertInto('alerts')
-    .values(cleanRow(alert))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(id);
+  const { rows } = await insertRows<'alerts', { id: number }>(db, 'alerts', [cleanRow(alert)], 'id');
+  return Number(rows[0]!.id);
 }
 
 export async function findDelivery(

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './db.js';
 import type { Database, NotificationRow, TimerRow } from './schema.js';
 import { cleanRow } from '../shared/text.js';
+import { insertRows, updateWhere } from './templates.js';
 
 type Db = Kysely<Database>;
 
@@ -19,10 +20,17 @@ export interface NewTimer {
 
 export async function insertTimers(db: Db, timers: NewTimer[]): Promise<void> {
   if (timers.length === 0) return;
-  await db
-    .insertInto('timers')
-    .values(timers.map((t) => ({ ...t, payload: JSON.stringify(t.payload), status: 'pending' })))
-    .execute();
+  await insertRows(
+    db,
+    'timers',
+    timers.map((t) => ({
+      kind: t.kind,
+      incident_id: t.incident_id,
+      due_at: t.due_at,
+      payload: JSON.stringify(t.payload),
+      status: 'pending',
+    })),
+  );
 }
 
 export interface Lease {
@@ -71,14 +79,13 @@ export async function finishTimer(
   outcome: string,
   now: string,
 ): Promise<boolean> {
-  const result = await db
-    .updateTable('timers')
-    .set({ status, outcome, fired_at: now, lease_owner: null, lease_until: null })
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const changed = await updateWhere(
+    db,
+    'timers',
+    { status, outcome, fired_at: now, lease_owner: null, lease_until: null },
+    { id, lease_owner: owner, status: 'pending' },
+  );
+  return changed === 1;
 }
 
 /** Cancels every pending timer of an incident (it was resolved). */
@@ -109,23 +116,35 @@ export interface NewNotification {
 }
 
 export async function insertNotification(db: Db, n: NewNotification): Promise<number> {
-  const { id } = await db
-    .insertInto('notifications')
-    .values(cleanRow({ ...n, payload: JSON.stringify(n.payload), status: 'pending', attempts: 0 }))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(id);
+  const { rows } = await insertRows<'notifications', { id: number }>(
+    db,
+    'notifications',
+    [notificationRow(n)],
+    'id',
+  );
+  return Number(rows[0]!.id);
 }
 
 /** Writes several outbox notifications with one statement. */
 export async function insertNotifications(db: Db, rows: NewNotification[]): Promise<void> {
   if (rows.length === 0) return;
-  await db
-    .insertInto('notifications')
-    .values(
-      rows.map((n) => cleanRow({ ...n, payload: JSON.stringify(n.payload), status: 'pending', attempts: 0 })),
-    )
-    .execute();
+  await insertRows(db, 'notifications', rows.map(notificationRow));
+}
+
+/** The row of a new outbox notification, columns always in the same order (one statement text per row count). */
+function notificationRow(n: NewNotification): Record<string, unknown> {
+  return cleanRow({
+    incident_id: n.incident_id,
+    kind: n.kind,
+    channel: n.channel,
+    person_id: n.person_id,
+    contact_index: n.contact_index,
+    payload: JSON.stringify(n.payload),
+    next_attempt_at: n.next_attempt_at,
+    created_at: n.created_at,
+    status: 'pending',
+    attempts: 0,
+  });
 }
 
 /** Leases outbox notifications whose next attempt is due. */
@@ -146,13 +165,13 @@ export async function recordAttempt(
     delivered_at?: string;
   },
 ): Promise<boolean> {
-  const result = await db
-    .updateTable('notifications')
-    .set(cleanRow({ ...update, lease_owner: null, lease_until: null }))
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const changed = await updateWhere(
+    db,
+    'notifications',
+    cleanRow({ ...update, lease_owner: null, lease_until: null }),
+    { id, lease_owner: owner },
+  );
+  return changed === 1;
 }
 
 /** Cancels pending pages of an incident (resolved: nobody needs waking for it any more). */

@@ -7,6 +7,7 @@ import type { IncidentState, IncidentStatus, TimelineEntry } from '../domain/inc
 import type { Severity } from '../domain/policy/schema.js';
 import { cleanRow } from '../shared/text.js';
 import type { Database, IncidentEventRow, IncidentRow, NewIncidentRow } from './schema.js';
+import { insertRows, statement, updateWhere } from './templates.js';
 
 export type Db = Kysely<Database>;
 
@@ -65,9 +66,8 @@ export function toColumns(changes: Partial<Incident>): Partial<NewIncidentRow> {
 
 /** Inserts an incident and returns it as stored (callers need not read it back). */
 export async function insertIncident(db: Db, row: NewIncidentRow): Promise<Incident> {
-  return toIncident(
-    await db.insertInto('incidents').values(cleanRow(row)).returningAll().executeTakeFirstOrThrow(),
-  );
+  const { rows } = await insertRows<'incidents', IncidentRow>(db, 'incidents', [cleanRow(row)], 'all');
+  return toIncident(rows[0]!);
 }
 
 export async function updateIncident(
@@ -76,11 +76,25 @@ export async function updateIncident(
   changes: Partial<Incident>,
   now: string,
 ): Promise<void> {
-  await db
+  await updateWhere(db, 'incidents', cleanRow({ ...toColumns(changes), updated_at: now }), { id });
+}
+
+const attachStatement = statement('incidents.attach', (db: Db, id: number, stamp: string) =>
+  db
     .updateTable('incidents')
-    .set(cleanRow({ ...toColumns(changes), updated_at: now }))
-    .where('id', '=', id)
-    .execute();
+    .set((eb) => ({ alert_count: eb('alert_count', '+', 1), last_alert_at: stamp, updated_at: stamp }))
+    .where('id', '=', id),
+);
+
+/** Counts one more alert on an incident (and keeps its links, when the alert brought new ones). */
+export async function attachAlert(
+  db: Db,
+  id: number,
+  stamp: string,
+  links?: { href: string; text?: string }[],
+): Promise<void> {
+  await attachStatement(db, id, stamp);
+  if (links) await updateWhere(db, 'incidents', { links: JSON.stringify(links) }, { id });
 }
 
 export async function getIncident(db: Db, id: number): Promise<Incident | undefined> {
@@ -101,15 +115,31 @@ export async function getIncidents(db: Db, ids: readonly number[]): Promise<Map<
  * `incidents_open_dedup` (status <> 'resolved'), and SQLite only uses a partial index when it can prove the
  * WHERE clause implies the index's — which it cannot with a bound parameter, so it would re-plan every time.
  */
-export async function findOpenByDedupKey(db: Db, dedupKey: string): Promise<Incident | undefined> {
-  const row = await db
+const findOpenStatement = statement('incidents.findOpenByDedupKey', (db: Db, dedupKey: string) =>
+  db
     .selectFrom('incidents')
     .selectAll()
     .where('dedup_key', '=', dedupKey)
-    .where('status', '<>', sql.lit('resolved'))
-    .executeTakeFirst();
+    .where('status', '<>', sql.lit('resolved')),
+);
+
+export async function findOpenByDedupKey(db: Db, dedupKey: string): Promise<Incident | undefined> {
+  const row = (await findOpenStatement(db, dedupKey)).rows[0];
   return row && toIncident(row);
 }
+
+const findRecentlyResolvedStatement = statement(
+  'incidents.findRecentlyResolved',
+  (db: Db, dedupKey: string, since: string) =>
+    db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('dedup_key', '=', dedupKey)
+      .where('status', '=', sql.lit('resolved'))
+      .where('resolved_at', '>=', since)
+      .orderBy('resolved_at', 'desc')
+      .limit(sql.lit(1)), // a bound LIMIT makes SQLite re-plan on every run (measured 25 µs vs 3 µs)
+);
 
 /** The most recently resolved incident for a key resolved at or after `since` (for reopening). */
 export async function findRecentlyResolved(
@@ -117,15 +147,7 @@ export async function findRecentlyResolved(
   dedupKey: string,
   since: string,
 ): Promise<Incident | undefined> {
-  const row = await db
-    .selectFrom('incidents')
-    .selectAll()
-    .where('dedup_key', '=', dedupKey)
-    .where('status', '=', sql.lit('resolved'))
-    .where('resolved_at', '>=', since)
-    .orderBy('resolved_at', 'desc')
-    .limit(sql.lit(1)) // a bound LIMIT makes SQLite re-plan on every run (measured 25 µs vs 3 µs)
-    .executeTakeFirst();
+  const row = (await findRecentlyResolvedStatement(db, dedupKey, since)).rows[0];
   return row && toIncident(row);
 }
 
@@ -148,21 +170,20 @@ export async function listIncidents(db: Db, query: ListIncidentsQuery): Promise<
 
 export async function appendTimeline(db: Db, incidentId: number, entries: TimelineEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await db
-    .insertInto('incident_events')
-    .values(
-      entries.map((e) =>
-        cleanRow({
-          incident_id: incidentId,
-          at: e.at,
-          actor: e.actor,
-          kind: e.kind,
-          message: e.message,
-          data: JSON.stringify(e.data ?? {}),
-        }),
-      ),
-    )
-    .execute();
+  await insertRows(
+    db,
+    'incident_events',
+    entries.map((e) =>
+      cleanRow({
+        incident_id: incidentId,
+        at: e.at,
+        actor: e.actor,
+        kind: e.kind,
+        message: e.message,
+        data: JSON.stringify(e.data ?? {}),
+      }),
+    ),
+  );
 }
 
 export async function getTimeline(db: Db, incidentId: number): Promise<TimelineEvent[]> {
