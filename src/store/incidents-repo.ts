@@ -123,6 +123,7 @@ const findOpenStatement = statement('incidents.findOpenByDedupKey', (db: Db, ded
     .where('status', '<>', sql.lit('resolved')),
 );
 
+/** The open (not resolved) incident for a dedup key; at most one exists. */
 export async function findOpenByDedupKey(db: Db, dedupKey: string): Promise<Incident | undefined> {
   const row = (await findOpenStatement(db, dedupKey)).rows[0];
   return row && toIncident(row);
