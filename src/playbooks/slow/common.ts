@@ -169,3 +169,12 @@ export function listNames(names: readonly string[], max = 8, lang: 'en' | 'es' =
 export function clip(text: string, max = 300): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** A command some servers refuse (managed Redis often disables CONFIG or LATENCY): null instead of an error. */
+export async function optional<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch {
+    return null;
+  }
+}

@@ -12,7 +12,9 @@ import { connectionsCheck } from './connections.js';
 import { digestsCheck } from './digests.js';
 import { migrationsCheck } from './migrations.js';
 import { queuesCheck } from './queues.js';
-import { errorsCheck, evictionCheck, latencyCheck } from './redis-checks.js';
+import { errorsCheck } from './redis-errors.js';
+import { evictionCheck } from './redis-eviction.js';
+import { latencyCheck } from './redis-latency.js';
 
 const tenantIndexes = tenantIndexCheck(
   {

@@ -17,14 +17,13 @@ import {
   type QueueSnapshot,
 } from '../../../src/playbooks/slow/queues.js';
 import {
-  judgeEviction,
-  judgeLatency,
   judgeRedisErrors,
   parseLatencyLatest,
   parseSlowlog,
-  percentile,
   type RedisErrorStats,
-} from '../../../src/playbooks/slow/redis-checks.js';
+} from '../../../src/playbooks/slow/redis-errors.js';
+import { judgeEviction } from '../../../src/playbooks/slow/redis-eviction.js';
+import { judgeLatency, percentile } from '../../../src/playbooks/slow/redis-latency.js';
 import {
   isDiagnosticStatement,
   normalizeStatement,

@@ -1,113 +1,20 @@
 /**
- * The Redis checks of `diagnose slow`: PING latency as the app sees it, the server's own error and latency
- * records (rejected connections, LATENCY LATEST, SLOWLOG), and the eviction policy BullMQ queues need.
+ * `slow.redis.errors`: the server's own records of trouble — rejected connections, LATENCY LATEST spikes and the
+ * SLOWLOG — judged over the last ten minutes. Part of the Redis checks of `diagnose slow`.
  */
 import type { CheckContext, CheckDefinition, PlaybookTargets } from '../check.js';
-import { missingTarget } from '../check.js';
-import { displayRedisUrl, measurePings, parseInfo } from '../probes/redis.js';
+import { parseInfo } from '../probes/redis.js';
 import {
   GROUPS,
   RUNBOOK,
   clip,
-  draft,
   fromDecision,
   mitigation,
-  probeFailure,
+  optional,
   redisCheck,
   type CheckMeta,
   type Decision,
 } from './common.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// slow.redis.latency
-
-/** Timed PINGs per run (after 3 untimed ones that warm the connection). With 100 samples the nearest-rank p99 is
- *  the second-worst sample, so one hiccup of this process's own event loop does not decide the verdict. */
-export const PING_SAMPLES = 100;
-
-/** Nearest-rank percentile (q in 0..1) of the samples. */
-export function percentile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) return 0;
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-
-const round2 = (x: number) => Math.round(x * 100) / 100;
-
-export function judgeLatency(samplesMs: readonly number[], t: PlaybookTargets['thresholds']): Decision {
-  const p50 = round2(percentile(samplesMs, 0.5));
-  const p99 = round2(percentile(samplesMs, 0.99));
-  const max = round2(Math.max(0, ...samplesMs));
-  const evidence = {
-    pings: samplesMs.length,
-    p50_ms: p50,
-    p99_ms: p99,
-    max_ms: max,
-    warn_ms: t.redisPingWarnMs,
-    fail_ms: t.redisPingFailMs,
-  };
-  const mit = mitigation(
-    {
-      en: 'Look for what blocks Redis (SLOWLOG, big keys, KEYS/SCAN storms, persistence forks) and for network saturation between app and Redis.',
-      es: 'Buscar qué bloquea Redis (SLOWLOG, claves enormes, ráfagas de KEYS/SCAN, forks de persistencia) y saturación de red entre app y Redis.',
-    },
-    RUNBOOK.reduceLoad,
-    RUNBOOK.scale,
-  );
-  if (p99 >= t.redisPingFailMs)
-    return {
-      status: 'fail',
-      summary: {
-        en: `Redis PING p99 is ${p99} ms over ${samplesMs.length} pings (fail at ${t.redisPingFailMs} ms; p50 ${p50} ms)`,
-        es: `El p99 de PING a Redis es ${p99} ms en ${samplesMs.length} pings (falla a partir de ${t.redisPingFailMs} ms; p50 ${p50} ms)`,
-      },
-      evidence,
-      mitigation: mit,
-    };
-  if (p99 >= t.redisPingWarnMs)
-    return {
-      status: 'warn',
-      summary: {
-        en: `Redis PING p99 is ${p99} ms over ${samplesMs.length} pings (warn at ${t.redisPingWarnMs} ms; p50 ${p50} ms)`,
-        es: `El p99 de PING a Redis es ${p99} ms en ${samplesMs.length} pings (aviso a partir de ${t.redisPingWarnMs} ms; p50 ${p50} ms)`,
-      },
-      evidence,
-      mitigation: mit,
-    };
-  return {
-    status: 'pass',
-    summary: {
-      en: `Redis PING p99 is ${p99} ms over ${samplesMs.length} pings (under ${t.redisPingWarnMs} ms)`,
-      es: `El p99 de PING a Redis es ${p99} ms en ${samplesMs.length} pings (bajo ${t.redisPingWarnMs} ms)`,
-    },
-    evidence,
-  };
-}
-
-const LATENCY: CheckMeta = {
-  id: 'slow.redis.latency',
-  group: GROUPS.redis,
-  title: { en: 'Redis latency (PING p99)', es: 'Latencia de Redis (p99 de PING)' },
-};
-
-export const latencyCheck: CheckDefinition = {
-  ...LATENCY,
-  run: async (ctx: CheckContext) => {
-    const url = ctx.targets.redisUrl;
-    if (!url) return draft(LATENCY, 'skip', missingTarget(ctx.targets, 'redisUrl'), {});
-    const target = displayRedisUrl(url);
-    ctx.probing?.(`${PING_SAMPLES} PINGs to ${target}`);
-    const outcome = await measurePings(url, PING_SAMPLES, { signal: ctx.signal, secrets: ctx.secrets });
-    if (!outcome.ok) return probeFailure(LATENCY, 'Redis', outcome);
-    return fromDecision(LATENCY, judgeLatency(outcome.value, ctx.targets.thresholds), {
-      target,
-      measured_from: 'a dedicated client thread (not slowed by the other checks)',
-    });
-  },
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// slow.redis.errors
 
 export interface LatencyEvent {
   event: string;
@@ -281,14 +188,6 @@ const ERRORS: CheckMeta = {
   title: { en: 'Redis errors and latency records', es: 'Errores y registros de latencia de Redis' },
 };
 
-async function optional<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p;
-  } catch {
-    return null;
-  }
-}
-
 export const errorsCheck: CheckDefinition = {
   ...ERRORS,
   run: (ctx: CheckContext) =>
@@ -330,97 +229,6 @@ export const errorsCheck: CheckDefinition = {
           target: target.display,
           redis_version: f.redis_version,
         },
-      );
-    }),
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// slow.redis.eviction
-
-export function judgeEviction(
-  policy: string,
-  queues: readonly string[],
-  memory: { maxmemory: number; usedMemory: number; evictedKeys: number },
-): Decision {
-  const evidence = {
-    maxmemory_policy: policy,
-    maxmemory: memory.maxmemory,
-    used_memory: memory.usedMemory,
-    evicted_keys: memory.evictedKeys,
-    queues,
-  };
-  if (policy === 'unknown')
-    return {
-      status: 'skip',
-      summary: {
-        en: 'the eviction policy cannot be read (INFO memory has no maxmemory_policy and CONFIG GET is refused)',
-        es: 'no se puede leer la política de expulsión (INFO memory no trae maxmemory_policy y CONFIG GET está denegado)',
-      },
-      evidence,
-    };
-  if (policy === 'noeviction')
-    return {
-      status: 'pass',
-      summary: {
-        en: 'maxmemory-policy is noeviction: Redis never drops queue keys to free memory',
-        es: 'maxmemory-policy es noeviction: Redis nunca borra claves de las colas para liberar memoria',
-      },
-      evidence,
-    };
-  if (queues.length === 0)
-    return {
-      status: 'skip',
-      summary: {
-        en: `maxmemory-policy is ${policy}, which matters only for queues, and none is configured (playbooks.queues)`,
-        es: `maxmemory-policy es ${policy}, lo que solo importa para colas, y no hay ninguna configurada (playbooks.queues)`,
-      },
-      evidence,
-    };
-  return {
-    status: 'fail',
-    summary: {
-      en: `maxmemory-policy is ${policy}, not noeviction: under memory pressure Redis may delete BullMQ keys of ${queues.join(', ')} (jobs lost or stuck)${memory.evictedKeys ? `; ${memory.evictedKeys} keys already evicted` : ''}`,
-      es: `maxmemory-policy es ${policy}, no noeviction: con presión de memoria Redis puede borrar claves de BullMQ de ${queues.join(', ')} (jobs perdidos o atascados)${memory.evictedKeys ? `; ya expulsó ${memory.evictedKeys} claves` : ''}`,
-    },
-    evidence,
-    mitigation: mitigation(
-      {
-        en: 'Set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf so it survives a restart); keep caches that need eviction on a separate Redis.',
-        es: 'Poner maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction, y en redis.conf para que sobreviva a un reinicio); las cachés que necesiten expulsión, en otro Redis.',
-      },
-      RUNBOOK.scale,
-      RUNBOOK.indexes,
-    ),
-  };
-}
-
-const EVICTION: CheckMeta = {
-  id: 'slow.redis.eviction',
-  group: GROUPS.redis,
-  title: { en: 'Redis eviction policy for queues', es: 'Política de expulsión de Redis para colas' },
-};
-
-export const evictionCheck: CheckDefinition = {
-  ...EVICTION,
-  run: (ctx: CheckContext) =>
-    redisCheck(ctx, EVICTION, async (client, target) => {
-      ctx.probing?.(`INFO memory on ${target.display}`);
-      const [memInfo, statsInfo] = await Promise.all([client.info('memory'), client.info('stats')]);
-      const mem = parseInfo(memInfo);
-      const stats = parseInfo(statsInfo);
-      let policy = mem.maxmemory_policy;
-      if (!policy) {
-        const conf = await optional(client.call('CONFIG', 'GET', 'maxmemory-policy'));
-        policy = Array.isArray(conf) ? String(conf[1]) : 'unknown';
-      }
-      return fromDecision(
-        EVICTION,
-        judgeEviction(policy, ctx.targets.queues, {
-          maxmemory: Number(mem.maxmemory ?? 0),
-          usedMemory: Number(mem.used_memory ?? 0),
-          evictedKeys: Number(stats.evicted_keys ?? 0),
-        }),
-        { target: target.display },
       );
     }),
 };
