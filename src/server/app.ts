@@ -2,15 +2,17 @@
  * The HTTP server: Fastify with JSON logs carrying the request id, one error mapping, and the route plugins.
  */
 import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { RateLimits } from '../config.js';
 import type { Role } from '../services/tokens.js';
 import { GuardiaError } from '../shared/errors.js';
 import { scanJson, tooDeepMessage, wellFormed } from '../shared/json.js';
-import { requiredRoleOf } from './auth.js';
+import { requireRole, requiredRoleOf } from './auth.js';
 import type { AppServices } from './context.js';
 import { toGuardiaError } from './errors.js';
+import { openApiDocument, type RouteDoc } from './openapi.js';
 import { ackRoutes } from './routes/ack.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { gateRoutes } from './routes/gate.js';
@@ -34,6 +36,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   role?: Role;
+  /** What the route says about itself for /api/v1/openapi.json. */
+  doc?: RouteDoc;
 }
 
 const ROUTE_TABLES = new WeakMap<FastifyInstance, RouteEntry[]>();
@@ -45,6 +49,9 @@ export function routeTable(app: FastifyInstance): RouteEntry[] {
 
 /** The inbound doors a sender or a link scanner can hammer without an API token. */
 const LIMITED_ROUTES = /^\/(hooks\/|v2\/enqueue$|ack\/)/;
+
+/** Guardia's version, as package.json says (src/ and dist/ sit at the same depth below it). */
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -82,7 +89,12 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
   app.addHook('onRoute', (route) => {
     const role = requiredRoleOf(route.preHandler);
     for (const method of [route.method].flat())
-      routes.push({ method: String(method), url: route.url, ...(role ? { role } : {}) });
+      routes.push({
+        method: String(method),
+        url: route.url,
+        ...(role ? { role } : {}),
+        ...(route.config?.doc ? { doc: route.config.doc } : {}),
+      });
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -128,6 +140,22 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
   await app.register(async (scope) => evidenceRoutes(scope, services));
   await app.register(async (scope) => gateRoutes(scope, services));
   await app.register(async (scope) => opsRoutes(scope, services));
+  // Built on first request, from the route table: by then every route above is registered.
+  let apiDocument: Record<string, unknown> | undefined;
+  app.get(
+    '/api/v1/openapi.json',
+    {
+      preHandler: requireRole(services.tokens, 'viewer'),
+      config: {
+        doc: {
+          tag: 'Meta',
+          summary: 'This API as an OpenAPI 3.1 document',
+          responses: { 200: 'The document', 401: 'No or a bad token' },
+        },
+      },
+    },
+    async () => (apiDocument ??= openApiDocument(routes, PACKAGE_VERSION)),
+  );
   return app;
 }
 

@@ -44,6 +44,9 @@ const CODE_TABLE: Record<ErrorCode, CodeMapping> = {
   internal: { http: 500, exit: 2 },
 };
 
+/** Every stable error code (the API's Error schema lists them). */
+export const ERROR_CODES = Object.keys(CODE_TABLE) as ErrorCode[];
+
 /** One problem in an input: which field, what was expected, what was received. */
 export interface FieldIssue {
   field: string;

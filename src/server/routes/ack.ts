@@ -13,6 +13,7 @@ import { actorName, escapeHtml, formatTime, type Language } from '../../notify/m
 import { GuardiaError } from '../../shared/errors.js';
 import type { Incident } from '../../store/incidents-repo.js';
 import type { AppServices } from '../context.js';
+import type { RouteDoc } from '../openapi.js';
 
 interface PageText {
   confirmTitle: (id: number) => string;
@@ -143,54 +144,78 @@ export async function ackRoutes(app: FastifyInstance, services: AppServices): Pr
     ]);
   }
 
+  const doc = (summary: string): { doc: RouteDoc } => ({
+    doc: {
+      tag: 'Alerts',
+      summary,
+      description:
+        'The token is signed and expires; GET only shows a confirmation page, so a mail scanner that follows ' +
+        'links acknowledges nothing.',
+      responses: {
+        200: 'An HTML page',
+        401: 'An altered or expired link (an HTML page)',
+        403: 'The person is no longer in the policy (an HTML page)',
+        404: 'No such incident (an HTML page)',
+      },
+      ownErrorFormat: true,
+    },
+  });
   // A wildcard, not ":token": Fastify caps named parameters at 100 characters and a token with a long person id
   // is longer.
-  app.get<{ Params: { '*': string } }>('/ack/*', async (request, reply) => {
-    const loaded = await load(request.params['*'], reply);
-    if (!loaded) return reply;
-    const { person, incident } = loaded;
-    if (incident.status !== 'triggered') return already(reply, person, incident);
-    const t = TEXT[person.language];
-    return page(
-      reply,
-      200,
-      person.language,
-      t.confirmTitle(incident.id),
-      [`#${incident.id} ${incident.title}`, ...facts(incident, t)],
-      {
-        lead: t.confirmLead(person.name),
-        button: t.button,
-        noscript: t.noscript,
-      },
-    );
-  });
-
-  app.post<{ Params: { '*': string } }>('/ack/*', async (request, reply) => {
-    const loaded = await load(request.params['*'], reply);
-    if (!loaded) return reply;
-    const { person, incident } = loaded;
-    try {
-      const updated = await services.incidents.act(
-        incident.id,
-        'acknowledge',
-        `person:${person.id}`,
-        'acknowledged from the email link',
-      );
+  app.get<{ Params: { '*': string } }>(
+    '/ack/*',
+    { config: doc('The one-click acknowledge link from a page email: confirmation page') },
+    async (request, reply) => {
+      const loaded = await load(request.params['*'], reply);
+      if (!loaded) return reply;
+      const { person, incident } = loaded;
+      if (incident.status !== 'triggered') return already(reply, person, incident);
       const t = TEXT[person.language];
-      return page(reply, 200, person.language, t.doneTitle, [
-        t.done(
-          updated.id,
-          person.name,
-          formatTime(updated.acknowledged_at ?? services.clock.now().toISOString(), tz),
-        ),
-        `#${updated.id} ${updated.title}`,
-      ]);
-    } catch (err) {
-      if (!(err instanceof GuardiaError && err.code === 'invalid_transition')) throw err;
-      const { incident: now } = await services.incidents.get(incident.id);
-      return already(reply, person, now);
-    }
-  });
+      return page(
+        reply,
+        200,
+        person.language,
+        t.confirmTitle(incident.id),
+        [`#${incident.id} ${incident.title}`, ...facts(incident, t)],
+        {
+          lead: t.confirmLead(person.name),
+          button: t.button,
+          noscript: t.noscript,
+        },
+      );
+    },
+  );
+
+  app.post<{ Params: { '*': string } }>(
+    '/ack/*',
+    { config: doc('Acknowledge through the link (the button of the confirmation page)') },
+    async (request, reply) => {
+      const loaded = await load(request.params['*'], reply);
+      if (!loaded) return reply;
+      const { person, incident } = loaded;
+      try {
+        const updated = await services.incidents.act(
+          incident.id,
+          'acknowledge',
+          `person:${person.id}`,
+          'acknowledged from the email link',
+        );
+        const t = TEXT[person.language];
+        return page(reply, 200, person.language, t.doneTitle, [
+          t.done(
+            updated.id,
+            person.name,
+            formatTime(updated.acknowledged_at ?? services.clock.now().toISOString(), tz),
+          ),
+          `#${updated.id} ${updated.title}`,
+        ]);
+      } catch (err) {
+        if (!(err instanceof GuardiaError && err.code === 'invalid_transition')) throw err;
+        const { incident: now } = await services.incidents.get(incident.id);
+        return already(reply, person, now);
+      }
+    },
+  );
 }
 
 /**

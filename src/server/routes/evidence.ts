@@ -9,6 +9,7 @@ import { invalidInput } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/validate.js';
 import type { EvidenceRecord } from '../../store/evidence-repo.js';
 import { actorOf, requireRole } from '../auth.js';
+import type { RouteDoc } from '../openapi.js';
 import type { AppServices } from '../context.js';
 
 /** A POST carries its attachments as base64 (4/3 of their size): room for one 10 MiB file, or several smaller. */
@@ -95,14 +96,49 @@ export async function evidenceRoutes(app: FastifyInstance, services: AppServices
   const viewer = requireRole(services.tokens, 'viewer');
   const responder = requireRole(services.tokens, 'responder');
 
-  app.get('/api/v1/evidence', { preHandler: viewer }, async (request) => {
-    const { period } = parseOrThrow(statusQuerySchema, request.query);
-    return services.evidence.status(period);
-  });
+  app.get(
+    '/api/v1/evidence',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'Evidence',
+          summary: 'Evidence status per requirement for a period (weekly, monthly, quarterly)',
+          query: statusQuerySchema,
+          responses: {
+            200: 'Each requirement: recorded, missing or overdue, with its records',
+            400: 'A bad period',
+            401: 'No or a bad token',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request) => {
+      const { period } = parseOrThrow(statusQuerySchema, request.query);
+      return services.evidence.status(period);
+    },
+  );
 
   app.post(
     '/api/v1/evidence',
-    { preHandler: responder, bodyLimit: EVIDENCE_BODY_LIMIT },
+    {
+      preHandler: responder,
+      bodyLimit: EVIDENCE_BODY_LIMIT,
+      config: {
+        doc: {
+          tag: 'Evidence',
+          summary: 'Record evidence for a requirement (with optional attachments, base64)',
+          body: recordBodySchema,
+          responses: {
+            201: 'The record',
+            400: 'Invalid input (names the field)',
+            401: 'No or a bad token',
+            403: 'Needs responder',
+            413: 'Attachments too large',
+          },
+        } satisfies RouteDoc,
+      },
+    },
     async (request, reply) => {
       const body = parseOrThrow(recordBodySchema, request.body);
       const record = await services.evidence.record(
@@ -120,22 +156,55 @@ export async function evidenceRoutes(app: FastifyInstance, services: AppServices
     },
   );
 
-  app.post('/api/v1/evidence/reviews', { preHandler: responder }, async (request, reply) => {
-    const body = parseOrThrow(reviewBodySchema, request.body ?? {});
-    const record = await services.evidence.recordWeeklyReview(body.week, body.note, actorOf(request));
-    return reply.status(201).send(presentRecord(record));
-  });
+  app.post(
+    '/api/v1/evidence/reviews',
+    {
+      preHandler: responder,
+      config: {
+        doc: {
+          tag: 'Evidence',
+          summary: "Record the weekly review (the runbook's Monday ritual) for a week",
+          body: reviewBodySchema,
+          responses: {
+            201: 'The record',
+            400: 'Invalid input',
+            401: 'No or a bad token',
+            403: 'Needs responder',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request, reply) => {
+      const body = parseOrThrow(reviewBodySchema, request.body ?? {});
+      const record = await services.evidence.recordWeeklyReview(body.week, body.note, actorOf(request));
+      return reply.status(201).send(presentRecord(record));
+    },
+  );
 
-  app.get('/api/v1/evidence/attachments/:id', { preHandler: viewer }, async (request, reply) => {
-    const { id } = parseOrThrow(idParamsSchema, request.params);
-    const file = await services.evidence.attachment(id);
-    // Served as a download in a sandbox: an uploaded HTML file must never run as this origin.
-    return reply
-      .header('content-type', file.content_type)
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`)
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', 'sandbox')
-      .header('x-content-sha256', file.sha256)
-      .send(file.content);
-  });
+  app.get(
+    '/api/v1/evidence/attachments/:id',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'Evidence',
+          summary: 'Download an attachment (served as a file, never rendered)',
+          params: idParamsSchema,
+          responses: { 200: 'The file', 401: 'No or a bad token', 404: 'No such attachment' },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request, reply) => {
+      const { id } = parseOrThrow(idParamsSchema, request.params);
+      const file = await services.evidence.attachment(id);
+      // Served as a download in a sandbox: an uploaded HTML file must never run as this origin.
+      return reply
+        .header('content-type', file.content_type)
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', 'sandbox')
+        .header('x-content-sha256', file.sha256)
+        .send(file.content);
+    },
+  );
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { overrideState, parseExpiry, type GateOverride } from '../../domain/gate/override.js';
 import { parseOrThrow } from '../../shared/validate.js';
 import { actorOf, requireRole } from '../auth.js';
+import type { RouteDoc } from '../openapi.js';
 import type { AppServices } from '../context.js';
 
 export const overrideBodySchema = z
@@ -38,43 +39,111 @@ export async function gateRoutes(app: FastifyInstance, services: AppServices): P
   const responder = requireRole(services.tokens, 'responder');
   const admin = requireRole(services.tokens, 'admin');
 
-  app.get('/api/v1/gate', { preHandler: viewer }, async (request) => {
-    const ua = request.headers['user-agent'];
-    return services.gate.evaluate({
-      source: 'api',
-      actor: actorOf(request),
-      context: {
-        request_id: request.id,
-        ...(typeof ua === 'string' ? { user_agent: ua.slice(0, 200) } : {}),
+  app.get(
+    '/api/v1/gate',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'Gate',
+          summary: 'May we release? The gate decision with every rule and its reason',
+          description:
+            'Answers 200 either way; `allowed` says the verdict. Every decision is kept in the audit log.',
+          responses: { 200: '`{ allowed, rules, … }`', 401: 'No or a bad token' },
+        } satisfies RouteDoc,
       },
-    });
-  });
+    },
+    async (request) => {
+      const ua = request.headers['user-agent'];
+      return services.gate.evaluate({
+        source: 'api',
+        actor: actorOf(request),
+        context: {
+          request_id: request.id,
+          ...(typeof ua === 'string' ? { user_agent: ua.slice(0, 200) } : {}),
+        },
+      });
+    },
+  );
 
-  app.get('/api/v1/gate/overrides', { preHandler: viewer }, async (request) => {
-    const { status } = parseOrThrow(overridesQuerySchema, request.query);
-    const now = services.clock.now();
-    const overrides = await services.gate.listOverrides({ status });
-    return { overrides: overrides.map((o) => presentOverride(o, now)) };
-  });
+  app.get(
+    '/api/v1/gate/overrides',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'Gate',
+          summary: 'Gate overrides, active or all',
+          query: overridesQuerySchema,
+          responses: { 200: '`{ overrides }`', 401: 'No or a bad token' },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request) => {
+      const { status } = parseOrThrow(overridesQuerySchema, request.query);
+      const now = services.clock.now();
+      const overrides = await services.gate.listOverrides({ status });
+      return { overrides: overrides.map((o) => presentOverride(o, now)) };
+    },
+  );
 
-  app.post('/api/v1/gate/overrides', { preHandler: responder }, async (request, reply) => {
-    const body = parseOrThrow(overrideBodySchema, request.body ?? {});
-    const now = services.clock.now();
-    const expires_at = body.expires_at
-      ? new Date(body.expires_at)
-      : parseExpiry(body.expires_in ?? '', now, 'expires_in');
-    const override = await services.gate.createOverride({
-      reason: body.reason,
-      approved_by: body.approver,
-      requested_by: actorOf(request),
-      expires_at,
-    });
-    return reply.status(201).send(presentOverride(override, now));
-  });
+  app.post(
+    '/api/v1/gate/overrides',
+    {
+      preHandler: responder,
+      config: {
+        doc: {
+          tag: 'Gate',
+          summary: 'Override the gate for a while, with a reason and an approver',
+          body: overrideBodySchema,
+          responses: {
+            201: 'The override',
+            400: 'Invalid input (names the field)',
+            401: 'No or a bad token',
+            403: 'Needs responder',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request, reply) => {
+      const body = parseOrThrow(overrideBodySchema, request.body ?? {});
+      const now = services.clock.now();
+      const expires_at = body.expires_at
+        ? new Date(body.expires_at)
+        : parseExpiry(body.expires_in ?? '', now, 'expires_in');
+      const override = await services.gate.createOverride({
+        reason: body.reason,
+        approved_by: body.approver,
+        requested_by: actorOf(request),
+        expires_at,
+      });
+      return reply.status(201).send(presentOverride(override, now));
+    },
+  );
 
-  app.post('/api/v1/gate/overrides/:id/revoke', { preHandler: admin }, async (request) => {
-    const { id } = parseOrThrow(idParamsSchema, request.params);
-    const override = await services.gate.revokeOverride(id, actorOf(request));
-    return presentOverride(override, services.clock.now());
-  });
+  app.post(
+    '/api/v1/gate/overrides/:id/revoke',
+    {
+      preHandler: admin,
+      config: {
+        doc: {
+          tag: 'Gate',
+          summary: 'Revoke an override before it expires',
+          params: idParamsSchema,
+          responses: {
+            200: 'The override',
+            401: 'No or a bad token',
+            403: 'Needs admin',
+            404: 'No such override',
+            409: 'Already revoked or expired',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request) => {
+      const { id } = parseOrThrow(idParamsSchema, request.params);
+      const override = await services.gate.revokeOverride(id, actorOf(request));
+      return presentOverride(override, services.clock.now());
+    },
+  );
 }

@@ -4,6 +4,7 @@
  * exact bytes sent. Order: find integration → authenticate → parse → store durably → answer 202.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { resolveSecret } from '../../domain/policy/load.js';
 import type { IntegrationPolicy } from '../../domain/policy/schema.js';
 import type { InboundRequest } from '../../ingest/adapter.js';
@@ -13,6 +14,7 @@ import { adapterFor } from '../../ingest/registry.js';
 import { GuardiaError } from '../../shared/errors.js';
 import type { AppServices } from '../context.js';
 import { toGuardiaError } from '../errors.js';
+import type { RouteDoc } from '../openapi.js';
 
 /** Largest inbound webhook body: 4 MiB (about 2,000 Alertmanager alerts in one group). */
 export const HOOK_BODY_LIMIT = 4 * 1024 * 1024;
@@ -37,7 +39,30 @@ export async function hookRoutes(app: FastifyInstance, services: AppServices): P
   // Alertmanager and Grafana send whole groups in one request: allow more than the API's 1 MiB.
   app.post<{ Params: { integration: string } }>(
     '/hooks/:integration',
-    { bodyLimit: HOOK_BODY_LIMIT },
+    {
+      bodyLimit: HOOK_BODY_LIMIT,
+      config: {
+        doc: {
+          tag: 'Alerts',
+          summary:
+            'Receive alerts from an integration of the policy (generic, Sentry, Alertmanager, GitHub, …)',
+          description:
+            'Authenticated per integration type (bearer token, HMAC signature over the raw body, or URL token). ' +
+            'Answers 202 only once every alert is durably stored; a redelivery is answered 2xx as `duplicate`.',
+          params: z.object({ integration: z.string().describe('An integration name from the policy') }),
+          body: { raw: "The provider's own webhook body (README: one section per source)" },
+          responses: {
+            202: '`{ status: "accepted", results: [{ alert_id, incident_id, outcome, dedup_key }] }`',
+            400: 'Malformed (says what is wrong)',
+            401: 'Bad or missing signature or token',
+            404: 'No such integration',
+            413: 'Too large',
+            429: 'Rate limited',
+            503: 'The store is unavailable: retry',
+          },
+        },
+      },
+    },
     async (request, reply) => {
       const integration = services.policy.integrations.find((i) => i.name === request.params.integration);
       if (!integration) {
@@ -76,7 +101,21 @@ export async function hookRoutes(app: FastifyInstance, services: AppServices): P
     },
   );
 
-  app.post('/v2/enqueue', async (request, reply) => {
+  const enqueueDoc: RouteDoc = {
+    tag: 'Alerts',
+    summary: 'PagerDuty Events API v2: trigger, acknowledge or resolve (same bodies as PagerDuty)',
+    description:
+      "`routing_key` is a pagerduty-type integration's key. 202 only once the event is durably stored.",
+    body: { raw: 'A PagerDuty Events API v2 event' },
+    ownErrorFormat: true,
+    responses: {
+      202: '`{ status: "success", message: "Event processed", dedup_key }`',
+      400: 'PagerDuty\'s `{ status: "invalid event", message, errors }`',
+      429: 'Rate limited',
+      503: 'The store is unavailable: retry',
+    },
+  };
+  app.post('/v2/enqueue', { config: { doc: enqueueDoc } }, async (request, reply) => {
     const integrations = services.policy.integrations.filter((i) => i.type === 'pagerduty');
     return pagerDuty(inbound(request), reply, integrations);
   });

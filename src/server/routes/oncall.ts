@@ -9,6 +9,7 @@ import { severitySchema } from '../../domain/policy/schema.js';
 import type { RoleOnCall } from '../../services/oncall.js';
 import { parseOrThrow } from '../../shared/validate.js';
 import { actorOf, requireRole } from '../auth.js';
+import type { RouteDoc } from '../openapi.js';
 import type { AppServices } from '../context.js';
 
 const instant = z.iso.datetime({
@@ -49,41 +50,127 @@ export async function oncallRoutes(app: FastifyInstance, services: AppServices):
   const viewer = requireRole(services.tokens, 'viewer');
   const responder = requireRole(services.tokens, 'responder');
 
-  app.get('/api/v1/oncall', { preHandler: viewer }, async (request) => {
-    const query = parseOrThrow(atQuerySchema, request.query);
-    const at = query.at ? new Date(query.at) : services.clock.now();
-    return presentOnCall(at, services.policy.calendar.timezone, await services.oncall.whoIsOnCall(at));
-  });
-
-  app.get('/api/v1/oncall/simulate', { preHandler: viewer }, async (request) => {
-    const query = parseOrThrow(simulateQuerySchema, request.query);
-    const at = query.at ? new Date(query.at) : services.clock.now();
-    return services.oncall.simulate(query.severity, at, services.env);
-  });
-
-  app.get('/api/v1/oncall/overrides', { preHandler: viewer }, async (request) => {
-    const query = parseOrThrow(overridesQuerySchema, request.query);
-    return { overrides: await services.oncall.listOverrides(query) };
-  });
-
-  app.post('/api/v1/oncall/overrides', { preHandler: responder }, async (request, reply) => {
-    const body = parseOrThrow(overrideBodySchema, request.body ?? {});
-    const override = await services.oncall.createOverride(
-      {
-        role: body.role,
-        person_id: body.person_id,
-        ...(body.starts_at ? { starts_at: new Date(body.starts_at) } : {}),
-        ends_at: new Date(body.ends_at),
-        reason: body.reason,
+  app.get(
+    '/api/v1/oncall',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'On-call',
+          summary: 'Who holds each role now (or `at` a given time), overrides applied',
+          query: atQuerySchema,
+          responses: { 200: 'Each role and its holder', 400: 'A bad time', 401: 'No or a bad token' },
+        } satisfies RouteDoc,
       },
-      actorOf(request),
-    );
-    return reply.status(201).send(override);
-  });
+    },
+    async (request) => {
+      const query = parseOrThrow(atQuerySchema, request.query);
+      const at = query.at ? new Date(query.at) : services.clock.now();
+      return presentOnCall(at, services.policy.calendar.timezone, await services.oncall.whoIsOnCall(at));
+    },
+  );
 
-  app.post('/api/v1/oncall/overrides/:id/cancel', { preHandler: responder }, async (request) => {
-    const { id } = parseOrThrow(idParamsSchema, request.params);
-    const { note } = parseOrThrow(cancelBodySchema, request.body ?? {});
-    return services.oncall.cancelOverride(id, actorOf(request), note);
-  });
+  app.get(
+    '/api/v1/oncall/simulate',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'On-call',
+          summary: 'Who would be paged, when and how, for an incident of a severity (sends nothing)',
+          query: simulateQuerySchema,
+          responses: {
+            200: 'The escalation plan with people and channels',
+            400: 'Invalid input',
+            401: 'No or a bad token',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request) => {
+      const query = parseOrThrow(simulateQuerySchema, request.query);
+      const at = query.at ? new Date(query.at) : services.clock.now();
+      return services.oncall.simulate(query.severity, at, services.env);
+    },
+  );
+
+  app.get(
+    '/api/v1/oncall/overrides',
+    {
+      preHandler: viewer,
+      config: {
+        doc: {
+          tag: 'On-call',
+          summary: 'On-call overrides',
+          query: overridesQuerySchema,
+          responses: { 200: '`{ overrides }`', 400: 'Invalid input', 401: 'No or a bad token' },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request) => {
+      const query = parseOrThrow(overridesQuerySchema, request.query);
+      return { overrides: await services.oncall.listOverrides(query) };
+    },
+  );
+
+  app.post(
+    '/api/v1/oncall/overrides',
+    {
+      preHandler: responder,
+      config: {
+        doc: {
+          tag: 'On-call',
+          summary: 'Put someone on call for a role for a while (audited)',
+          body: overrideBodySchema,
+          responses: {
+            201: 'The override',
+            400: 'Invalid input (names the field)',
+            401: 'No or a bad token',
+            403: 'Needs responder',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request, reply) => {
+      const body = parseOrThrow(overrideBodySchema, request.body ?? {});
+      const override = await services.oncall.createOverride(
+        {
+          role: body.role,
+          person_id: body.person_id,
+          ...(body.starts_at ? { starts_at: new Date(body.starts_at) } : {}),
+          ends_at: new Date(body.ends_at),
+          reason: body.reason,
+        },
+        actorOf(request),
+      );
+      return reply.status(201).send(override);
+    },
+  );
+
+  app.post(
+    '/api/v1/oncall/overrides/:id/cancel',
+    {
+      preHandler: responder,
+      config: {
+        doc: {
+          tag: 'On-call',
+          summary: 'Cancel an override',
+          params: idParamsSchema,
+          body: cancelBodySchema,
+          responses: {
+            200: 'The override',
+            401: 'No or a bad token',
+            403: 'Needs responder',
+            404: 'No such override',
+            409: 'Already cancelled or over',
+          },
+        } satisfies RouteDoc,
+      },
+    },
+    async (request) => {
+      const { id } = parseOrThrow(idParamsSchema, request.params);
+      const { note } = parseOrThrow(cancelBodySchema, request.body ?? {});
+      return services.oncall.cancelOverride(id, actorOf(request), note);
+    },
+  );
 }

@@ -13,6 +13,7 @@ import { parseSlackInteraction, verifySlackRequest } from '../../notify/slack-in
 import { GuardiaError } from '../../shared/errors.js';
 import type { Incident } from '../../store/incidents-repo.js';
 import type { AppServices } from '../context.js';
+import type { RouteDoc } from '../openapi.js';
 
 /** The environment variable holding the Slack app's signing secret. */
 export const SLACK_SIGNING_SECRET_ENV = 'SLACK_SIGNING_SECRET';
@@ -60,7 +61,16 @@ export async function slackRoutes(app: FastifyInstance, services: AppServices): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.post('/hooks/slack/interactions', async (request, reply) => {
+  const doc: RouteDoc = {
+    tag: 'Alerts',
+    summary: "Slack interactivity: the Acknowledge / Resolve buttons on Guardia's messages",
+    description:
+      'Verified with `X-Slack-Signature` (v0, HMAC-SHA256 of the raw body) within 300 s; acts as the person ' +
+      'whose Slack user id the policy maps.',
+    body: { raw: "Slack's form-encoded `payload` (block_actions)" },
+    responses: { 200: 'Slack shows the answer', 401: 'Bad, stale or missing signature' },
+  };
+  app.post('/hooks/slack/interactions', { config: { doc } }, async (request, reply) => {
     const secret = services.env[SLACK_SIGNING_SECRET_ENV];
     if (!secret)
       throw new GuardiaError(
