@@ -2,13 +2,13 @@
  * The HTTP server: Fastify with JSON logs carrying the request id, one error mapping, and the route plugins.
  */
 import crypto from 'node:crypto';
-import { createRequire } from 'node:module';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { RateLimits } from '../config.js';
 import type { Role } from '../services/tokens.js';
 import { GuardiaError } from '../shared/errors.js';
 import { scanJson, tooDeepMessage, wellFormed } from '../shared/json.js';
+import { GUARDIA_VERSION } from '../version.js';
 import { requireRole, requiredRoleOf } from './auth.js';
 import type { AppServices } from './context.js';
 import { toGuardiaError } from './errors.js';
@@ -49,9 +49,6 @@ export function routeTable(app: FastifyInstance): RouteEntry[] {
 
 /** The inbound doors a sender or a link scanner can hammer without an API token. */
 const LIMITED_ROUTES = /^\/(hooks\/|v2\/enqueue$|ack\/)/;
-
-/** Guardia's version, as package.json says (src/ and dist/ sit at the same depth below it). */
-const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -154,7 +151,7 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
         },
       },
     },
-    async () => (apiDocument ??= openApiDocument(routes, PACKAGE_VERSION)),
+    async () => (apiDocument ??= openApiDocument(routes, GUARDIA_VERSION)),
   );
   return app;
 }
