@@ -6,13 +6,13 @@
 import type { Command } from 'commander';
 import { loadConfig, loadSecretKey } from '../config.js';
 import { loadPolicy, resolveSecret } from '../domain/policy/load.js';
-import { Engine } from '../engine/engine.js';
-import { closeEmailTransports } from '../notify/email.js';
+import { startEngineThread } from '../engine/thread.js';
 import { buildApp } from '../server/app.js';
 import { createServices } from '../server/context.js';
 import { createLogger } from '../server/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { openStore } from '../store/db.js';
+import { newWriteLock, releaseWriteLockOf } from '../store/sqlite-write-lock.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -34,7 +34,9 @@ export function registerServeCommand(program: Command): void {
       });
       const policy = loadPolicy({ path: config.policyPath });
       const secretKey = loadSecretKey(config);
-      const store = await openStore({ url: config.databaseUrl });
+      // The HTTP thread and the engine thread share SQLite through one write lock (unused on PostgreSQL).
+      const writeLock = newWriteLock();
+      const store = await openStore({ url: config.databaseUrl, writeLock });
       const logger = createLogger(config.logLevel);
       const services = createServices(store, policy, systemClock, process.env, {
         secretKey,
@@ -45,12 +47,23 @@ export function registerServeCommand(program: Command): void {
         bodyLimit: config.bodyLimit,
         rateLimits: config.rateLimits,
       });
-      // The engine executes escalation steps and delivers notifications; commits wake it at once.
-      const engine = new Engine(services, {
-        onError: (err) => logger.error({ err }, 'escalation engine cycle failed'),
-      });
+      // The engine executes escalation steps and delivers notifications on its own thread (engine/thread.ts);
+      // commits here wake it at once.
+      const engine = await startEngineThread(
+        {
+          databaseUrl: config.databaseUrl,
+          policyPath: config.policyPath,
+          logLevel: config.logLevel,
+          secretKey: services.settings.secretKey,
+          publicUrl: services.settings.publicUrl,
+          writeLock,
+        },
+        {
+          onError: (err) => logger.error({ err }, 'escalation engine thread failed'),
+          onExit: (threadId) => releaseWriteLockOf(writeLock, threadId),
+        },
+      );
       services.scheduler.onCommit(() => engine.wake());
-      engine.start();
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -84,7 +97,6 @@ export function registerServeCommand(program: Command): void {
         logger.info({ signal }, 'shutting down');
         await app.close();
         await engine.stop();
-        closeEmailTransports();
         await store.close();
         logger.flush();
         process.exit(0);

@@ -11,6 +11,7 @@ import { GuardiaError } from '../shared/errors.js';
 import type { Dialect } from './migrations/helpers.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { writeLockGuard, type WriteLockMemory } from './sqlite-write-lock.js';
 
 export type { Dialect };
 
@@ -31,6 +32,8 @@ export interface OpenStoreOptions {
   pgSchema?: string;
   /** Run pending migrations (default true). */
   migrate?: boolean;
+  /** SQLite only: the lock shared by this process's threads that write the same file (sqlite-write-lock.ts). */
+  writeLock?: WriteLockMemory;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/guardia.db';
@@ -40,7 +43,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const store =
     options.url.startsWith('postgres://') || options.url.startsWith('postgresql://')
       ? await openPostgres(options.url, options.pgSchema)
-      : openSqlite(options.url);
+      : openSqlite(options.url, options.writeLock);
   if (options.migrate !== false) {
     try {
       await migrate(store);
@@ -52,7 +55,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(url: string): Store {
+function openSqlite(url: string, writeLock?: WriteLockMemory): Store {
   if (!url.startsWith('sqlite:')) {
     throw new GuardiaError(
       'invalid_input',
@@ -68,7 +71,9 @@ function openSqlite(url: string): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database, writeLock) }),
+  });
   return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
 }
 
@@ -77,14 +82,15 @@ function openSqlite(url: string): Store {
  * second, so prepared statements are kept by SQL text (better-sqlite3 statements are reusable once finished,
  * and Kysely runs each to completion synchronously).
  */
-function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+function withStatementCache(database: BetterSqlite3.Database, writeLock?: WriteLockMemory): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
+  const guard = writeLock && writeLockGuard(writeLock);
   return {
     close: () => database.close(),
     prepare: (sql: string) => {
       let statement = cache.get(sql);
       if (!statement) {
-        statement = database.prepare(sql);
+        statement = guard ? guard.wrap(sql, database.prepare(guard.sqlFor(sql))) : database.prepare(sql);
         // Queries built with variable IN-lists produce many texts; keep the cache bounded.
         if (cache.size >= 1_000) cache.clear();
         cache.set(sql, statement);

@@ -1,0 +1,167 @@
+/**
+ * The escalation engine on its own thread. Taking alerts in and running escalation used to share one core: under
+ * a storm each alert's page (timers, outbox, timeline) cost as much CPU as accepting it. On its own thread, with
+ * its own store connection, the engine uses the second core and the HTTP thread only accepts.
+ *
+ * Nothing about the engine changes: it works from rows, claims them with leases (it was built for several
+ * instances), and the HTTP thread wakes it after each commit with a message instead of a call. On SQLite both
+ * threads write the same file, so they share a write lock (src/store/sqlite-write-lock.ts).
+ *
+ * The thread runs the same entry script as the process (`node dist/cli/main.js serve`, `npx guardia serve`, a
+ * bundle, or tsx on the sources): main.ts sees it is not the main thread and calls `runEngineThread`.
+ */
+import { parentPort, type Worker, workerData } from 'node:worker_threads';
+import { newWorker } from '../shared/worker.js';
+import type { WriteLockMemory } from '../store/sqlite-write-lock.js';
+
+/** What the engine thread needs to open its own store and services. */
+export interface EngineThreadConfig {
+  databaseUrl: string;
+  policyPath: string | undefined;
+  logLevel: string;
+  secretKey: string;
+  publicUrl: string;
+  /** SQLite only. */
+  writeLock: WriteLockMemory | undefined;
+}
+
+/** `guardiaEngineThread` is what main.ts looks for to run `runEngineThread` instead of the command line. */
+interface ThreadData extends EngineThreadConfig {
+  guardiaEngineThread: true;
+}
+
+/** The running engine thread, from the HTTP thread's side. */
+export interface EngineThread {
+  /** Runs an engine cycle as soon as possible (after a commit that wrote engine work). */
+  wake(): void;
+  /** Stops the engine after its cycle in progress, closes its store, and ends the thread. */
+  stop(): Promise<void>;
+}
+
+const RESTART_DELAY_MS = 1_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/**
+ * Starts the engine thread and resolves once its engine runs. A thread that ends unexpectedly is reported to
+ * `onError` and started again (paging must not stop); `onExit` hears about the thread id, to free its locks.
+ */
+export async function startEngineThread(
+  config: EngineThreadConfig,
+  hooks: { onError: (err: unknown) => void; onExit?: (threadId: number) => void },
+  entry: string = process.argv[1]!,
+): Promise<EngineThread> {
+  let stopping = false;
+  // The thread now running, or being started (so `stop` during a restart waits for it and stops it).
+  let current: Promise<Worker>;
+
+  const spawn = (): Promise<Worker> =>
+    new Promise((resolve, reject) => {
+      const data: ThreadData = { ...config, guardiaEngineThread: true };
+      const w = newWorker(entry, { workerData: data });
+      // Read now: a worker's threadId reads -1 once it has stopped, which is when `onExit` needs it.
+      const threadId = w.threadId;
+      let ready = false;
+      w.on('message', (message: unknown) => {
+        if (message === 'ready') {
+          ready = true;
+          resolve(w);
+        }
+      });
+      w.on('error', (err) => {
+        if (!ready) reject(err);
+        else hooks.onError(err);
+      });
+      w.on('exit', (code) => {
+        hooks.onExit?.(threadId);
+        if (!ready) {
+          reject(new Error(`the engine thread ended before it started (exit code ${code})`));
+          return;
+        }
+        if (stopping) return;
+        hooks.onError(new Error(`the engine thread ended (exit code ${code}); starting it again`));
+        restartLater();
+      });
+    });
+
+  // Keeps trying, a second apart: a thread that cannot start now (the database is down) may start later.
+  const restartLater = () =>
+    setTimeout(() => {
+      if (stopping) return;
+      current = spawn();
+      current.catch((err: unknown) => {
+        hooks.onError(err);
+        restartLater();
+      });
+    }, RESTART_DELAY_MS);
+
+  current = spawn();
+  let worker = await current;
+  return {
+    wake() {
+      // Between a crash and the restart the message goes nowhere; a starting engine runs a cycle anyway.
+      void current.then(
+        (w) => w.postMessage('wake'),
+        () => undefined,
+      );
+    },
+    async stop() {
+      stopping = true;
+      worker = await current.catch(() => worker);
+      if (worker.threadId === -1) return; // ended already (crashed, restart cancelled)
+      const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      const timeout = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+      await ended;
+      clearTimeout(timeout);
+    },
+  };
+}
+
+/** The engine thread's side: open the store, run the engine, obey `wake` and `stop`. */
+export async function runEngineThread(): Promise<void> {
+  const config = workerData as ThreadData;
+  const port = parentPort!;
+  // Loaded here, not at the top: the HTTP thread imports this module only to start the thread.
+  const [
+    { loadPolicy },
+    { Engine },
+    { closeEmailTransports },
+    { createServices },
+    { createLogger },
+    clock,
+    db,
+  ] = await Promise.all([
+    import('../domain/policy/load.js'),
+    import('./engine.js'),
+    import('../notify/email.js'),
+    import('../server/context.js'),
+    import('../server/logger.js'),
+    import('../shared/clock.js'),
+    import('../store/db.js'),
+  ]);
+  const logger = createLogger(config.logLevel);
+  const policy = loadPolicy({ path: config.policyPath });
+  const store = await db.openStore({ url: config.databaseUrl, migrate: false, writeLock: config.writeLock });
+  const services = createServices(store, policy, clock.systemClock, process.env, {
+    secretKey: config.secretKey,
+    publicUrl: config.publicUrl,
+  });
+  const engine = new Engine(services, {
+    onError: (err) => logger.error({ err }, 'escalation engine cycle failed'),
+  });
+  services.scheduler.onCommit(() => engine.wake());
+  port.on('message', (message: unknown) => {
+    if (message === 'wake') engine.wake();
+    else if (message === 'stop') {
+      void (async () => {
+        await engine.stop();
+        closeEmailTransports();
+        await store.close();
+        logger.flush();
+        port.close();
+      })();
+    }
+  });
+  engine.start();
+  port.postMessage('ready');
+}
