@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { IncidentAction, TimelineEntry } from '../domain/incidents/incident.js';
-import { planEscalation, type PlannedStep } from '../domain/escalation/plan.js';
+import { planEscalation, type PlanInput, type PlannedStep } from '../domain/escalation/plan.js';
 import type { Policy } from '../domain/policy/schema.js';
 import type { Database } from '../store/schema.js';
 import { updateWhere } from '../store/templates.js';
@@ -19,8 +19,24 @@ import {
   type NewTimer,
 } from '../store/engine-repo.js';
 
+/** An incident about to be inserted: what its escalation plan depends on. */
+export type IncidentDraft = PlanInput & { route: string | null };
+
+/**
+ * What a new incident's row and first timeline insert carry besides its own fields. Decided before the insert so
+ * that the plan goes into that insert and its timeline entry joins the "opened" one: an alert storm opens an
+ * incident per alert, and each statement saved there is saved thousands of times a second.
+ */
+export interface OpeningPlan {
+  /** JSON of the frozen plan, or null when the incident's route pages nobody. */
+  escalation_plan: string | null;
+  timeline: TimelineEntry[];
+}
+
 /** Called by the incident and ingest services inside their transactions. */
 export interface IncidentHooks {
+  /** Pure: the plan of an incident about to be inserted (`opened` then schedules from the inserted row). */
+  planOpening(draft: IncidentDraft, now: Date): OpeningPlan;
   opened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
   reopened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
   attached(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
@@ -50,12 +66,27 @@ export class EscalationScheduler implements IncidentHooks {
     for (const listener of this.listeners) listener();
   }
 
+  planOpening(draft: IncidentDraft, now: Date): OpeningPlan {
+    if (!this.pages(draft)) return { escalation_plan: null, timeline: [] };
+    const plan = planEscalation(this.policy, draft);
+    return { escalation_plan: JSON.stringify(plan), timeline: [plannedEntry(plan, draft, now)] };
+  }
+
+  /** The incident was inserted with the plan of `planOpening`: its timers and team messages follow. */
   async opened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
-    await this.schedule(db, incident, now, 'opened');
+    const plan = incident.escalation_plan ? (JSON.parse(incident.escalation_plan) as PlannedStep[]) : null;
+    await this.schedule(db, incident, now, 'opened', plan);
   }
 
   async reopened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
-    await this.schedule(db, incident, now, 'reopened');
+    // A reopened incident gets a fresh plan from now on (its row exists, so the plan is an update).
+    let plan: PlannedStep[] | null = null;
+    if (this.pages(incident)) {
+      plan = planEscalation(this.policy, incident);
+      await updateWhere(db, 'incidents', { escalation_plan: JSON.stringify(plan) }, { id: incident.id });
+      await appendTimeline(db, incident.id, [plannedEntry(plan, incident, now)]);
+    }
+    await this.schedule(db, incident, now, 'reopened', plan);
   }
 
   /** Another alert joined: people are not paged again, but issue trackers record that it failed again. */
@@ -89,14 +120,15 @@ export class EscalationScheduler implements IncidentHooks {
     );
   }
 
+  /** Writes the timers of `plan` (none when null), the two SLA checks, and the team channels' messages. */
   private async schedule(
     db: Kysely<Database>,
     incident: Incident,
     now: Date,
     kind: 'opened' | 'reopened',
+    plan: PlannedStep[] | null,
   ): Promise<void> {
     this.engineWorkWritten = true;
-    const stamp = now.toISOString();
     const timers: NewTimer[] = [
       { kind: 'sla_check', incident_id: incident.id, due_at: incident.ack_due_at, payload: { clock: 'ack' } },
       {
@@ -106,27 +138,14 @@ export class EscalationScheduler implements IncidentHooks {
         payload: { clock: 'mitigate' },
       },
     ];
-    const timeline: TimelineEntry[] = [];
-    if (this.pages(incident)) {
-      const plan = planEscalation(this.policy, incident);
-      await updateWhere(db, 'incidents', { escalation_plan: JSON.stringify(plan) }, { id: incident.id });
-      for (const step of plan)
-        timers.push({
-          kind: 'escalation_step',
-          incident_id: incident.id,
-          due_at: step.due_at,
-          payload: { step },
-        });
-      timeline.push({
-        at: stamp,
-        actor: 'guardia',
-        kind: 'escalation_planned',
-        message: `Escalation plan: ${describePlan(plan, incident)}`,
-        data: { plan },
+    for (const step of plan ?? [])
+      timers.push({
+        kind: 'escalation_step',
+        incident_id: incident.id,
+        due_at: step.due_at,
+        payload: { step },
       });
-    }
     await insertTimers(db, timers);
-    await appendTimeline(db, incident.id, timeline);
     await insertNotifications(
       db,
       this.teamChannels(incident).map((channel) => this.teamMessage(incident, channel, kind, now)),
@@ -134,7 +153,7 @@ export class EscalationScheduler implements IncidentHooks {
   }
 
   /** Declared incidents page; alert incidents page when their route names a pager channel. */
-  private pages(incident: Incident): boolean {
+  private pages(incident: { route: string | null }): boolean {
     const route = this.policy.routes.find((r) => r.name === incident.route);
     if (!route) return true;
     return route.notify.some((name) => this.policy.channels[name]?.type === 'pager');
@@ -162,7 +181,18 @@ export class EscalationScheduler implements IncidentHooks {
   }
 }
 
-function describePlan(plan: PlannedStep[], incident: Incident): string {
+/** The timeline's record of a frozen plan (data.plan keeps the steps exactly as the timers have them). */
+function plannedEntry(plan: PlannedStep[], incident: PlanInput, now: Date): TimelineEntry {
+  return {
+    at: now.toISOString(),
+    actor: 'guardia',
+    kind: 'escalation_planned',
+    message: `Escalation plan: ${describePlan(plan, incident)}`,
+    data: { plan },
+  };
+}
+
+function describePlan(plan: PlannedStep[], incident: PlanInput): string {
   const start = new Date(incident.started_at).getTime();
   return plan
     .map((step) => {

@@ -37,8 +37,9 @@ export interface NewIncidentInput {
 }
 
 /**
- * Inserts a new incident with its SLA deadlines (from the policy's targets and business calendar) and its first
- * timeline entry. Shared by declaration and alert ingest so both open incidents the same way.
+ * Inserts a new incident with its SLA deadlines (from the policy's targets and business calendar), its escalation
+ * plan and its first timeline entries, then lets `hooks` schedule its timers and messages (all in the caller's
+ * transaction). Shared by declaration and alert ingest so both open incidents the same way.
  */
 export async function openIncident(
   db: Kysely<Database>,
@@ -46,9 +47,23 @@ export async function openIncident(
   input: NewIncidentInput,
   now: Date,
   opened: Omit<TimelineEntry, 'at'>,
+  hooks: IncidentHooks | undefined,
 ): Promise<Incident> {
   const due = computeDueDates(input.started_at, policy.severities[input.severity], policy.calendar);
   const stamp = now.toISOString();
+  const started = input.started_at.toISOString();
+  const ackDue = due.ackDueAt.toISOString();
+  const mitigateDue = due.mitigateDueAt.toISOString();
+  const plan = hooks?.planOpening(
+    {
+      severity: input.severity,
+      route: input.route,
+      started_at: started,
+      ack_due_at: ackDue,
+      mitigate_due_at: mitigateDue,
+    },
+    now,
+  );
   const incident = await insertIncident(db, {
     title: input.title,
     severity: input.severity,
@@ -57,9 +72,9 @@ export async function openIncident(
     integration: input.integration,
     route: input.route,
     source: input.source,
-    started_at: input.started_at.toISOString(),
-    ack_due_at: due.ackDueAt.toISOString(),
-    mitigate_due_at: due.mitigateDueAt.toISOString(),
+    started_at: started,
+    ack_due_at: ackDue,
+    mitigate_due_at: mitigateDue,
     acknowledged_at: null,
     acknowledged_by: null,
     ack_implied: 0,
@@ -73,10 +88,12 @@ export async function openIncident(
     reopen_count: 0,
     details: JSON.stringify(input.details),
     links: JSON.stringify(input.links),
+    escalation_plan: plan?.escalation_plan ?? null,
     created_at: stamp,
     updated_at: stamp,
   });
-  await appendTimeline(db, incident.id, [{ ...opened, at: stamp }]);
+  await appendTimeline(db, incident.id, [{ ...opened, at: stamp }, ...(plan?.timeline ?? [])]);
+  if (hooks) await hooks.opened(db, incident, now);
   return incident;
 }
 
@@ -126,8 +143,8 @@ export class IncidentService {
           },
           now,
           { actor, kind: 'declared', message: `Declared ${input.severity} by ${actor}: ${input.title}` },
+          this.hooks,
         );
-        if (this.hooks) await this.hooks.opened(trx, opened, now);
         return opened.id;
       } catch (err) {
         if (input.dedup_key && isUniqueViolation(err)) {

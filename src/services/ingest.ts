@@ -236,8 +236,8 @@ export class IngestService {
           message: `Opened from ${alert.integration} alert "${alert.title}" (route ${decision.route.name}, ${decision.severity})`,
           data: { route: decision.route.name, notify: decision.route.notify, dedup_key: alert.dedup_key },
         },
+        this.hooks,
       );
-      if (this.hooks) await this.hooks.opened(db, opened, now);
       return record(opened.id, 'opened');
     }
 
