@@ -7,15 +7,8 @@
  * and database drivers it never uses. Only `--help` without a command loads every group.
  */
 import { Command, CommanderError } from 'commander';
-import { isMainThread, workerData } from 'node:worker_threads';
+import { isEngineThread, runEngineThread } from '../engine/thread.js';
 import { reportCliError } from './output.js';
-
-/** Mirrors engine/thread.ts's check without loading it: every CLI run pays for what this file imports. */
-function isEngineThread(): boolean {
-  return (
-    !isMainThread && (workerData as { guardiaEngineThread?: boolean } | null)?.guardiaEngineThread === true
-  );
-}
 
 type Registrar = (program: Command) => void;
 
@@ -70,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
 
 // `guardia serve` runs its escalation engine on a second thread started from this same script (engine/thread.ts).
 if (isEngineThread()) {
-  void import('../engine/thread.js').then((thread) => thread.runEngineThread());
+  void runEngineThread();
 } else {
   main(process.argv.slice(2)).then(
     (code) => {

@@ -12,7 +12,7 @@ import { createServices } from '../server/context.js';
 import { createLogger } from '../server/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { openStore } from '../store/db.js';
-import { newWriteLock, releaseWriteLockOf } from '../store/sqlite-write-lock.js';
+import { newWriteLock } from '../store/sqlite-write-lock.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -58,10 +58,7 @@ export function registerServeCommand(program: Command): void {
           publicUrl: services.settings.publicUrl,
           writeLock,
         },
-        {
-          onError: (err) => logger.error({ err }, 'escalation engine thread failed'),
-          onExit: (threadId) => releaseWriteLockOf(writeLock, threadId),
-        },
+        { onError: (err) => logger.error({ err }, 'escalation engine thread failed') },
       );
       services.scheduler.onCommit(() => engine.wake());
       await app.listen({ host: config.host, port: config.port });

@@ -23,21 +23,22 @@ import {
 export type IncidentDraft = PlanInput & { route: string | null };
 
 /**
- * What a new incident's row and first timeline insert carry besides its own fields. Decided before the insert so
- * that the plan goes into that insert and its timeline entry joins the "opened" one: an alert storm opens an
+ * An incident's escalation plan and the timeline entry recording it. For a new incident it is decided before the
+ * insert, so that the plan goes into that insert and its entry joins the "opened" one: an alert storm opens an
  * incident per alert, and each statement saved there is saved thousands of times a second.
  */
-export interface OpeningPlan {
-  /** JSON of the frozen plan, or null when the incident's route pages nobody. */
-  escalation_plan: string | null;
+export interface EscalationPlanning {
+  /** The frozen plan, or null when the incident's route pages nobody. */
+  plan: PlannedStep[] | null;
   timeline: TimelineEntry[];
 }
 
 /** Called by the incident and ingest services inside their transactions. */
 export interface IncidentHooks {
-  /** Pure: the plan of an incident about to be inserted (`opened` then schedules from the inserted row). */
-  planOpening(draft: IncidentDraft, now: Date): OpeningPlan;
-  opened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
+  /** Pure: the plan of an incident (one about to be inserted, or one reopening). */
+  planFor(draft: IncidentDraft, now: Date): EscalationPlanning;
+  /** After the insert of an incident carrying `plan`: its timers and messages. */
+  opened(db: Kysely<Database>, incident: Incident, now: Date, plan: PlannedStep[] | null): Promise<void>;
   reopened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
   attached(db: Kysely<Database>, incident: Incident, now: Date): Promise<void>;
   changed(db: Kysely<Database>, incident: Incident, action: IncidentAction, now: Date): Promise<void>;
@@ -66,25 +67,27 @@ export class EscalationScheduler implements IncidentHooks {
     for (const listener of this.listeners) listener();
   }
 
-  planOpening(draft: IncidentDraft, now: Date): OpeningPlan {
-    if (!this.pages(draft)) return { escalation_plan: null, timeline: [] };
+  planFor(draft: IncidentDraft, now: Date): EscalationPlanning {
+    if (!this.pages(draft)) return { plan: null, timeline: [] };
     const plan = planEscalation(this.policy, draft);
-    return { escalation_plan: JSON.stringify(plan), timeline: [plannedEntry(plan, draft, now)] };
+    return { plan, timeline: [plannedEntry(plan, draft, now)] };
   }
 
-  /** The incident was inserted with the plan of `planOpening`: its timers and team messages follow. */
-  async opened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
-    const plan = incident.escalation_plan ? (JSON.parse(incident.escalation_plan) as PlannedStep[]) : null;
+  async opened(
+    db: Kysely<Database>,
+    incident: Incident,
+    now: Date,
+    plan: PlannedStep[] | null,
+  ): Promise<void> {
     await this.schedule(db, incident, now, 'opened', plan);
   }
 
   async reopened(db: Kysely<Database>, incident: Incident, now: Date): Promise<void> {
-    // A reopened incident gets a fresh plan from now on (its row exists, so the plan is an update).
-    let plan: PlannedStep[] | null = null;
-    if (this.pages(incident)) {
-      plan = planEscalation(this.policy, incident);
+    // A reopened incident gets a fresh plan from now on; its row exists, so the plan is an update.
+    const { plan, timeline } = this.planFor(incident, now);
+    if (plan) {
       await updateWhere(db, 'incidents', { escalation_plan: JSON.stringify(plan) }, { id: incident.id });
-      await appendTimeline(db, incident.id, [plannedEntry(plan, incident, now)]);
+      await appendTimeline(db, incident.id, timeline);
     }
     await this.schedule(db, incident, now, 'reopened', plan);
   }

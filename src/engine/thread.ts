@@ -10,9 +10,9 @@
  * The thread runs the same entry script as the process (`node dist/cli/main.js serve`, `npx guardia serve`, a
  * bundle, or tsx on the sources): main.ts sees it is not the main thread and calls `runEngineThread`.
  */
-import { parentPort, type Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { newWorker } from '../shared/worker.js';
-import type { WriteLockMemory } from '../store/sqlite-write-lock.js';
+import { releaseWriteLockOf, type WriteLockMemory } from '../store/sqlite-write-lock.js';
 
 /** What the engine thread needs to open its own store and services. */
 export interface EngineThreadConfig {
@@ -25,9 +25,17 @@ export interface EngineThreadConfig {
   writeLock: WriteLockMemory | undefined;
 }
 
-/** `guardiaEngineThread` is what main.ts looks for to run `runEngineThread` instead of the command line. */
+/** `guardiaEngineThread` marks the engine thread's data, so the entry script knows to run `runEngineThread`. */
 interface ThreadData extends EngineThreadConfig {
   guardiaEngineThread: true;
+}
+
+/**
+ * Whether this thread is `guardia serve`'s engine thread (main.ts asks before running the command line). This
+ * module loads only node:worker_threads and two small modules up front, so every CLI run can afford to ask.
+ */
+export function isEngineThread(): boolean {
+  return !isMainThread && (workerData as Partial<ThreadData> | null)?.guardiaEngineThread === true;
 }
 
 /** The running engine thread, from the HTTP thread's side. */
@@ -43,27 +51,29 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * Starts the engine thread and resolves once its engine runs. A thread that ends unexpectedly is reported to
- * `onError` and started again (paging must not stop); `onExit` hears about the thread id, to free its locks.
+ * `onError` and started again (paging must not stop); if it held the SQLite write lock, the lock is freed.
  */
 export async function startEngineThread(
   config: EngineThreadConfig,
-  hooks: { onError: (err: unknown) => void; onExit?: (threadId: number) => void },
+  hooks: { onError: (err: unknown) => void },
   entry: string = process.argv[1]!,
 ): Promise<EngineThread> {
   let stopping = false;
-  // The thread now running, or being started (so `stop` during a restart waits for it and stops it).
+  // The thread being started or running (`stop` during a restart waits for it), and the one running now, if any.
   let current: Promise<Worker>;
+  let running: Worker | undefined;
 
   const spawn = (): Promise<Worker> =>
     new Promise((resolve, reject) => {
       const data: ThreadData = { ...config, guardiaEngineThread: true };
       const w = newWorker(entry, { workerData: data });
-      // Read now: a worker's threadId reads -1 once it has stopped, which is when `onExit` needs it.
+      // Read now: a worker's threadId reads -1 once it has stopped, which is when the exit handler needs it.
       const threadId = w.threadId;
       let ready = false;
       w.on('message', (message: unknown) => {
         if (message === 'ready') {
           ready = true;
+          running = w;
           resolve(w);
         }
       });
@@ -72,7 +82,8 @@ export async function startEngineThread(
         else hooks.onError(err);
       });
       w.on('exit', (code) => {
-        hooks.onExit?.(threadId);
+        if (running === w) running = undefined;
+        if (config.writeLock) releaseWriteLockOf(config.writeLock, threadId);
         if (!ready) {
           reject(new Error(`the engine thread ended before it started (exit code ${code})`));
           return;
@@ -95,19 +106,17 @@ export async function startEngineThread(
     }, RESTART_DELAY_MS);
 
   current = spawn();
-  let worker = await current;
+  await current;
   return {
     wake() {
-      // Between a crash and the restart the message goes nowhere; a starting engine runs a cycle anyway.
-      void current.then(
-        (w) => w.postMessage('wake'),
-        () => undefined,
-      );
+      // Between a crash and the restart there is nobody to wake; a starting engine runs a cycle anyway.
+      running?.postMessage('wake');
     },
     async stop() {
       stopping = true;
-      worker = await current.catch(() => worker);
-      if (worker.threadId === -1) return; // ended already (crashed, restart cancelled)
+      await current.catch(() => undefined);
+      const worker = running;
+      if (!worker) return; // it had ended (crashed, and the restart is now cancelled)
       const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage('stop');
       const timeout = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);

@@ -54,7 +54,7 @@ export async function openIncident(
   const started = input.started_at.toISOString();
   const ackDue = due.ackDueAt.toISOString();
   const mitigateDue = due.mitigateDueAt.toISOString();
-  const plan = hooks?.planOpening(
+  const planning = hooks?.planFor(
     {
       severity: input.severity,
       route: input.route,
@@ -88,12 +88,12 @@ export async function openIncident(
     reopen_count: 0,
     details: JSON.stringify(input.details),
     links: JSON.stringify(input.links),
-    escalation_plan: plan?.escalation_plan ?? null,
+    escalation_plan: planning?.plan ? JSON.stringify(planning.plan) : null,
     created_at: stamp,
     updated_at: stamp,
   });
-  await appendTimeline(db, incident.id, [{ ...opened, at: stamp }, ...(plan?.timeline ?? [])]);
-  if (hooks) await hooks.opened(db, incident, now);
+  await appendTimeline(db, incident.id, [{ ...opened, at: stamp }, ...(planning?.timeline ?? [])]);
+  if (hooks) await hooks.opened(db, incident, now, planning?.plan ?? null);
   return incident;
 }
 
