@@ -150,7 +150,13 @@ export async function runEngineThread(): Promise<void> {
   ]);
   const logger = createLogger(config.logLevel);
   const policy = loadPolicy({ path: config.policyPath });
-  const store = await db.openStore({ url: config.databaseUrl, migrate: false, writeLock: config.writeLock });
+  // The engine yields the SQLite write lock to the HTTP thread: under a storm, accepting alerts comes first.
+  const store = await db.openStore({
+    url: config.databaseUrl,
+    migrate: false,
+    writeLock: config.writeLock,
+    yieldWrites: true,
+  });
   const services = createServices(store, policy, clock.systemClock, process.env, {
     secretKey: config.secretKey,
     publicUrl: config.publicUrl,

@@ -79,8 +79,13 @@ export class IngestService {
 
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      await this.commitBatch(batch);
+      // Wait for the write lock before choosing the batch: what arrives while the engine thread writes joins it.
+      const release = await this.store.writeTurn?.();
+      try {
+        await this.commitBatch(this.queue.splice(0, MAX_BATCH));
+      } finally {
+        release?.();
+      }
     }
     this.flushing = false;
   }

@@ -11,7 +11,7 @@ import { GuardiaError } from '../shared/errors.js';
 import type { Dialect } from './migrations/helpers.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
-import { writeLockGuard, type WriteLockMemory } from './sqlite-write-lock.js';
+import { writeLockGuard, type WriteLockGuard, type WriteLockMemory } from './sqlite-write-lock.js';
 
 export type { Dialect };
 
@@ -22,6 +22,11 @@ export interface Store {
   description: string;
   /** PostgreSQL schema the store lives in, when not the default search path. */
   pgSchema?: string;
+  /**
+   * SQLite opened with a write lock only: waits, without blocking the event loop, until this thread may write, and
+   * holds the lock until the returned function is called (see sqlite-write-lock.ts).
+   */
+  writeTurn?: () => Promise<() => void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +39,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** SQLite only: the lock shared by this process's threads that write the same file (sqlite-write-lock.ts). */
   writeLock?: WriteLockMemory;
+  /** With `writeLock`: this thread lets threads that do not yield write first (the engine thread yields). */
+  yieldWrites?: boolean;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/guardia.db';
@@ -43,7 +50,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const store =
     options.url.startsWith('postgres://') || options.url.startsWith('postgresql://')
       ? await openPostgres(options.url, options.pgSchema)
-      : openSqlite(options.url, options.writeLock);
+      : openSqlite(
+          options.url,
+          options.writeLock && writeLockGuard(options.writeLock, { yields: options.yieldWrites }),
+        );
   if (options.migrate !== false) {
     try {
       await migrate(store);
@@ -55,7 +65,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(url: string, writeLock?: WriteLockMemory): Store {
+function openSqlite(url: string, guard?: WriteLockGuard): Store {
   if (!url.startsWith('sqlite:')) {
     throw new GuardiaError(
       'invalid_input',
@@ -72,9 +82,15 @@ function openSqlite(url: string, writeLock?: WriteLockMemory): Store {
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(database, writeLock) }),
+    dialect: new SqliteDialect({ database: withStatementCache(database, guard) }),
   });
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `SQLite ${file}`,
+    ...(guard ? { writeTurn: () => guard.turn() } : {}),
+    close: () => db.destroy(),
+  };
 }
 
 /**
@@ -82,9 +98,8 @@ function openSqlite(url: string, writeLock?: WriteLockMemory): Store {
  * second, so prepared statements are kept by SQL text (better-sqlite3 statements are reusable once finished,
  * and Kysely runs each to completion synchronously).
  */
-function withStatementCache(database: BetterSqlite3.Database, writeLock?: WriteLockMemory): SqliteDatabase {
+function withStatementCache(database: BetterSqlite3.Database, guard?: WriteLockGuard): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
-  const guard = writeLock && writeLockGuard(writeLock);
   return {
     close: () => database.close(),
     prepare: (sql: string) => {

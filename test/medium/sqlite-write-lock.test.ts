@@ -21,8 +21,10 @@ function startWorker(data: {
   writeLock: WriteLockMemory;
   mode: string;
   rounds?: number;
+  yieldWrites?: boolean;
+  name?: string;
 }): Worker {
-  return newWorker(WORKER, { workerData: { rounds: 0, ...data } });
+  return newWorker(WORKER, { workerData: { rounds: 0, yieldWrites: false, name: '', ...data } });
 }
 
 function next(worker: Worker, expected: string): Promise<void> {
@@ -33,13 +35,34 @@ function next(worker: Worker, expected: string): Promise<void> {
   });
 }
 
+/** Resolves true if `promise` settles within `ms`, false otherwise (without cancelling it). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([promise.then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return settled;
+}
+
+function writers(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare('select thread from writes order by id').all() as { thread: string }[]).map(
+      (r) => r.thread,
+    );
+  } finally {
+    db.close();
+  }
+}
+
 describe('the SQLite write lock shared by threads', () => {
   let dir: string;
+  let file: string;
   let url: string;
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'guardia-write-lock-'));
-    const file = path.join(dir, 'guardia.db');
+    file = path.join(dir, 'guardia.db');
     url = `sqlite:${file}`;
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
@@ -107,5 +130,60 @@ describe('the SQLite write lock shared by threads', () => {
     expect(new Int32Array(writeLock)[0]).toBe(worker.threadId + 1);
     await worker.terminate();
     releaseWriteLockOf(writeLock, worker.threadId);
+  });
+
+  it('waiting for a turn does not block the event loop, and the turn holds the lock across transactions', async () => {
+    const writeLock = newWriteLock();
+    const holder = startWorker({ url, writeLock, mode: 'hold', name: 'holder' });
+    await next(holder, 'holding');
+    const store = await openStore({ url, migrate: false, writeLock });
+    const turn = store.writeTurn!();
+    // The other thread holds the lock; this thread's timers still run meanwhile.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    expect(await settlesWithin(turn, 60)).toBe(false);
+    clearInterval(ticker);
+    expect(ticks).toBeGreaterThanOrEqual(3);
+
+    const holderDone = next(holder, 'done');
+    holder.postMessage('release');
+    const release = await turn;
+    await holderDone;
+    const me = new Int32Array(writeLock)[0];
+    expect(me).not.toBe(0);
+    // Re-entrant: transactions and single writes run under the turn, and leave the lock held until it ends.
+    await store.db.transaction().execute(async (trx) => {
+      await sql`insert into writes (thread) values ('turn-transaction')`.execute(trx);
+    });
+    await sql`insert into writes (thread) values ('turn-write')`.execute(store.db);
+    expect(new Int32Array(writeLock)[0]).toBe(me);
+    release();
+    release(); // a second call changes nothing
+    expect(new Int32Array(writeLock)[0]).toBe(0);
+    await store.close();
+    expect(writers(file)).toEqual(['holder', 'turn-transaction', 'turn-write']);
+  });
+
+  it('a thread that yields writes after a waiting thread that does not, even when it asked first', async () => {
+    const writeLock = newWriteLock();
+    const holder = startWorker({ url, writeLock, mode: 'hold', name: 'holder' });
+    await next(holder, 'holding');
+    // The engine's side: it asks first and blocks in Atomics.wait, which wakes faster than an event loop does.
+    const engine = startWorker({ url, writeLock, mode: 'write-once', yieldWrites: true, name: 'engine' });
+    const engineWrote = next(engine, 'wrote');
+    await next(engine, 'writing');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The HTTP thread's side asks second, asynchronously.
+    const store = await openStore({ url, migrate: false, writeLock });
+    const turn = store.writeTurn!();
+    holder.postMessage('release');
+    const release = await turn;
+    // While the HTTP thread holds its turn, the yielding thread is still waiting.
+    expect(await settlesWithin(engineWrote, 100)).toBe(false);
+    await sql`insert into writes (thread) values ('http')`.execute(store.db);
+    release();
+    await engineWrote;
+    await store.close();
+    expect(writers(file)).toEqual(['holder', 'http', 'engine']);
   });
 });
