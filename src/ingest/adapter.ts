@@ -54,10 +54,18 @@ export interface IngestAdapter {
   parse(request: InboundRequest, integration: IntegrationPolicy): ParsedDelivery;
 }
 
+/** Digests of the expected values (the policy's few secrets), so each request hashes only what it sent. */
+const expectedDigests = new Map<string, Buffer>();
+
 /** Constant-time string comparison that does not leak the length of the expected value. */
 export function safeEqual(given: string, expected: string): boolean {
+  let b = expectedDigests.get(expected);
+  if (!b) {
+    b = crypto.createHash('sha256').update(expected).digest();
+    if (expectedDigests.size >= 64) expectedDigests.clear(); // a policy has a handful; bound it all the same
+    expectedDigests.set(expected, b);
+  }
   const a = crypto.createHash('sha256').update(given).digest();
-  const b = crypto.createHash('sha256').update(expected).digest();
   return crypto.timingSafeEqual(a, b) && given.length === expected.length;
 }
 

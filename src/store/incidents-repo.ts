@@ -64,10 +64,15 @@ export function toColumns(changes: Partial<Incident>): Partial<NewIncidentRow> {
   };
 }
 
-/** Inserts an incident and returns it as stored (callers need not read it back). */
-export async function insertIncident(db: Db, row: NewIncidentRow): Promise<Incident> {
-  const { rows } = await insertRows<'incidents', IncidentRow>(db, 'incidents', [cleanRow(row)], 'all');
-  return toIncident(rows[0]!);
+/**
+ * Inserts an incident and returns it as stored (callers need not read it back). Every column is given, so the
+ * stored row is the cleaned one plus its id: asking only for the id back saves the database building the whole row
+ * (a third of the insert's cost, on a path that opens thousands of incidents a second in a storm).
+ */
+export async function insertIncident(db: Db, row: Omit<IncidentRow, 'id'>): Promise<Incident> {
+  const stored = cleanRow(row);
+  const { rows } = await insertRows<'incidents', { id: number }>(db, 'incidents', [stored], 'id');
+  return toIncident({ ...stored, id: Number(rows[0]!.id) });
 }
 
 export async function updateIncident(

@@ -87,9 +87,10 @@ export async function insertRows<T extends keyof Database, R = Record<string, un
     return insert;
   });
   const values: unknown[] = [];
-  for (const row of rows) {
-    const keys = defined(row);
-    if (keys.length !== columns.length || keys.some((k) => !columns.includes(k)))
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    // The first row named the columns; the others must have exactly those defined (no more, none missing).
+    if (r > 0 && (defined(row).length !== columns.length || columns.some((c) => row[c] === undefined)))
       throw new Error(`insertRows(${table}): every row needs the columns ${columns.join(', ')}`);
     for (const c of columns) values.push(row[c]);
   }

@@ -9,6 +9,7 @@ import * as m0002 from './0002_workflow_runs.js';
 import * as m0003 from './0003_evidence_gate_audit.js';
 import * as m0006 from './0006_engine.js';
 import * as m0007 from './0007_oncall.js';
+import * as m0008 from './0008_resolved_dedup_index.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0003_evidence_gate_audit': m0003,
   '0006_engine': m0006,
   '0007_oncall': m0007,
+  '0008_resolved_dedup_index': m0008,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
