@@ -63,46 +63,43 @@ export function writeLockGuard(memory: WriteLockMemory, options: WriteLockOption
   const words = new Int32Array(memory);
   const me = threadId + 1;
   const yields = options.yields === true;
+  /** How many times this thread holds the lock (a transaction inside a turn, a write inside a transaction). */
   let depth = 0;
-  let inTransaction = false;
 
   const firstWaits = (delta: 1 | -1) => {
     if (Atomics.add(words, FIRST_WAITING, delta) === 1 && delta === -1) Atomics.notify(words, FIRST_WAITING);
   };
-  /** One attempt to take the free lock: null when taken, else the word to sleep on and the value seen there. */
-  const attempt = (): { index: number; value: number } | null => {
-    if (yields) {
-      const waiting = Atomics.load(words, FIRST_WAITING);
-      if (waiting > 0) return { index: FIRST_WAITING, value: waiting };
-    }
-    const holder = Atomics.compareExchange(words, HOLDER, 0, me);
-    if (holder === 0) {
-      depth = 1;
-      return null;
-    }
-    // Sleeps only while that same holder still has it (a release in between makes the wait return at once).
-    return { index: HOLDER, value: holder };
-  };
-
-  const acquire = () => {
-    if (depth > 0) return void depth++;
+  /**
+   * Takes the free lock, yielding each sleep it needs (the word and the value seen there) to the caller, which
+   * sleeps synchronously (`acquire`) or without blocking the event loop (`acquireAsync`).
+   */
+  function* waits(): Generator<{ index: number; value: number }, void> {
     if (!yields) firstWaits(1);
     try {
-      for (let wait = attempt(); wait; wait = attempt())
-        Atomics.wait(words, wait.index, wait.value, WAIT_BOUND_MS);
+      for (;;) {
+        const waiting = yields ? Atomics.load(words, FIRST_WAITING) : 0;
+        if (waiting > 0) {
+          yield { index: FIRST_WAITING, value: waiting };
+          continue;
+        }
+        const holder = Atomics.compareExchange(words, HOLDER, 0, me);
+        if (holder === 0) break;
+        // Sleeps only while that same holder still has it (a release in between makes the wait return at once).
+        yield { index: HOLDER, value: holder };
+      }
+      depth = 1;
     } finally {
       if (!yields) firstWaits(-1);
     }
+  }
+  // Held already (a write inside a transaction, a transaction inside a turn): only counted, no generator.
+  const acquire = () => {
+    if (depth > 0) return void depth++;
+    for (const wait of waits()) Atomics.wait(words, wait.index, wait.value, WAIT_BOUND_MS);
   };
   const acquireAsync = async () => {
     if (depth > 0) return void depth++;
-    if (!yields) firstWaits(1);
-    try {
-      for (let wait = attempt(); wait; wait = attempt())
-        await Atomics.waitAsync(words, wait.index, wait.value, WAIT_BOUND_MS).value;
-    } finally {
-      if (!yields) firstWaits(-1);
-    }
+    for (const wait of waits()) await Atomics.waitAsync(words, wait.index, wait.value, WAIT_BOUND_MS).value;
   };
   const release = () => {
     if (depth === 0) return;
@@ -137,9 +134,7 @@ export function writeLockGuard(memory: WriteLockMemory, options: WriteLockOption
           run: (...args) => {
             acquire();
             try {
-              const result = statement.run(...args);
-              inTransaction = true;
-              return result;
+              return statement.run(...args);
             } catch (err) {
               release();
               throw err;
@@ -152,7 +147,6 @@ export function writeLockGuard(memory: WriteLockMemory, options: WriteLockOption
         return wrapped(statement, {
           run: (...args) => {
             const result = statement.run(...args);
-            inTransaction = false;
             release();
             return result;
           },
@@ -164,16 +158,16 @@ export function writeLockGuard(memory: WriteLockMemory, options: WriteLockOption
             try {
               return statement.run(...args);
             } finally {
-              inTransaction = false;
               release();
             }
           },
         });
       }
       if (statement.readonly) return statement;
+      // Inside a transaction (or a turn) this thread already holds the lock: taking it again only counts.
       return wrapped(statement, {
-        run: (...args) => (inTransaction ? statement.run(...args) : locked(() => statement.run(...args))),
-        all: (...args) => (inTransaction ? statement.all(...args) : locked(() => statement.all(...args))),
+        run: (...args) => locked(() => statement.run(...args)),
+        all: (...args) => locked(() => statement.all(...args)),
       });
     },
   };
