@@ -52,9 +52,6 @@ const LIMITED_ROUTES = /^\/(hooks\/|v2\/enqueue$|ack\/)/;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Log levels at which the access log is written (built only then: it costs on every request). */
-const LOGS_INFO = new Set(['trace', 'debug', 'info']);
-
 /** Builds the Fastify app around already-created services. */
 export async function buildApp(services: AppServices, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -97,29 +94,24 @@ export async function buildApp(services: AppServices, options: AppOptions = {}):
       });
   });
 
-  // The hooks every request passes are plain callbacks, not async functions: on the ingest path (thousands of
-  // requests a second) each async hook costs a promise and a turn of the microtask queue.
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    done();
   });
   await registerRateLimits(app, services, options.rateLimits);
   // One access-log line per request; the query string is dropped because senders may put a token there.
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     services.metrics.httpResponses.inc({ method: request.method, route, status: String(reply.statusCode) });
-    if (LOGS_INFO.has(request.log.level))
-      request.log.info(
-        {
-          method: request.method,
-          // An acknowledge link's token is a credential: its route pattern is logged instead of the path.
-          path: route === '/ack/*' ? route : request.url.split('?')[0],
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-        },
-        'request',
-      );
-    done();
+    request.log.info(
+      {
+        method: request.method,
+        // An acknowledge link's token is a credential: its route pattern is logged instead of the path.
+        path: route === '/ack/*' ? route : request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -190,23 +182,19 @@ async function registerRateLimits(
   if (limits && limits.authFailuresPerMinute > 0) {
     const failures = new FailureWindow(limits.authFailuresPerMinute, 60_000);
     const isApi = (url: string) => url.startsWith('/api/');
-    app.addHook('onRequest', (request, reply, done) => {
-      const wait = isApi(request.url)
-        ? failures.blockedFor(request.ip, services.clock.now().getTime())
-        : undefined;
-      if (wait === undefined) return done();
+    app.addHook('onRequest', async (request, reply) => {
+      if (!isApi(request.url)) return;
+      const wait = failures.blockedFor(request.ip, services.clock.now().getTime());
+      if (wait === undefined) return;
       reply.header('retry-after', String(wait));
-      done(
-        new GuardiaError(
-          'rate_limited',
-          `too many failed authentications from this address: at most ${limits.authFailuresPerMinute} a minute (GUARDIA_RATE_LIMIT_AUTH_FAILURES); retry in ${wait} s`,
-        ),
+      throw new GuardiaError(
+        'rate_limited',
+        `too many failed authentications from this address: at most ${limits.authFailuresPerMinute} a minute (GUARDIA_RATE_LIMIT_AUTH_FAILURES); retry in ${wait} s`,
       );
     });
-    app.addHook('onResponse', (request, reply, done) => {
+    app.addHook('onResponse', async (request, reply) => {
       if (reply.statusCode === 401 && isApi(request.url))
         failures.record(request.ip, services.clock.now().getTime());
-      done();
     });
   }
 }
