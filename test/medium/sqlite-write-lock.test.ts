@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newWorker } from '../../src/shared/worker.js';
+import { sleep, withTimeout } from '../helpers/crash.js';
 import { openStore } from '../../src/store/db.js';
 import { newWriteLock, releaseWriteLockOf, type WriteLockMemory } from '../../src/store/sqlite-write-lock.js';
 
@@ -33,15 +34,6 @@ function next(worker: Worker, expected: string): Promise<void> {
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`worker exited (${code}) before '${expected}'`)));
   });
-}
-
-/** Resolves true if `promise` settles within `ms`, false otherwise (without cancelling it). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = await Promise.race([promise.then(() => true as const), timeout]);
-  clearTimeout(timer);
-  return settled;
 }
 
 function writers(file: string): string[] {
@@ -141,7 +133,9 @@ describe('the SQLite write lock shared by threads', () => {
     // The other thread holds the lock; this thread's timers still run meanwhile.
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 5);
-    expect(await settlesWithin(turn, 60)).toBe(false);
+    await expect(withTimeout(turn, 60, 'a turn while another thread holds the lock')).rejects.toThrow(
+      'timed out',
+    );
     clearInterval(ticker);
     expect(ticks).toBeGreaterThanOrEqual(3);
 
@@ -172,14 +166,14 @@ describe('the SQLite write lock shared by threads', () => {
     const engine = startWorker({ url, writeLock, mode: 'write-once', yieldWrites: true, name: 'engine' });
     const engineWrote = next(engine, 'wrote');
     await next(engine, 'writing');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     // The HTTP thread's side asks second, asynchronously.
     const store = await openStore({ url, migrate: false, writeLock });
     const turn = store.writeTurn!();
     holder.postMessage('release');
     const release = await turn;
     // While the HTTP thread holds its turn, the yielding thread is still waiting.
-    expect(await settlesWithin(engineWrote, 100)).toBe(false);
+    await expect(withTimeout(engineWrote, 100, 'the yielding write')).rejects.toThrow('timed out');
     await sql`insert into writes (thread) values ('http')`.execute(store.db);
     release();
     await engineWrote;
