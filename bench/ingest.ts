@@ -10,6 +10,8 @@
  *   3. sustained  D (20) seconds at max rate with unique keys, per-second throughput min/mean
  *   4. the server is killed with SIGKILL (a crash) and the SQLite file is opened read-only: every 202 must be a row.
  * Then the unique phase runs once more on a fresh server at GUARDIA_LOG_LEVEL=info, to show what logging costs.
+ * Each phase also says where the server's CPU went (each thread's schedstat in /proc): the HTTP thread, which also runs
+ * the ingest transactions, the engine thread, the rest; and how long each was ready to run but had no core.
  *
  * Then a bare Fastify server with the same request/answer shape (no store, no validation, no logs) takes the
  * same load for up to 10 s: the HTTP ceiling of this machine with autocannon on the same cores.
@@ -189,6 +191,55 @@ function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of stat)
 }
 
+/** Per thread of a process: seconds on a CPU and seconds runnable but waiting for one, from schedstat. */
+function threadTimes(pid: number): Map<number, { runS: number; waitS: number }> {
+  const times = new Map<number, { runS: number; waitS: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run = 0, wait = 0] = fs
+        .readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')
+        .split(' ')
+        .map(Number);
+      times.set(Number(tid), { runS: run / 1e9, waitS: wait / 1e9 });
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return times;
+}
+
+/**
+ * Where the server's CPU went during a phase, in cores: the HTTP thread (the main thread, which also runs the
+ * ingest transactions), the busiest other thread (the engine worker), and all the rest (V8's GC helpers, libuv).
+ * `waitCores` is how long a thread was ready to run but had no core: on a shared 2-core machine, CPU it could
+ * not get.
+ */
+interface ThreadsCpu {
+  http: { cores: number; waitCores: number };
+  engine: { cores: number; waitCores: number };
+  otherCores: number;
+}
+
+function threadsCpu(
+  pid: number,
+  before: Map<number, { runS: number; waitS: number }>,
+  wallS: number,
+): ThreadsCpu {
+  const cores = (s: number) => Math.round((s / wallS) * 100) / 100;
+  const used = [...threadTimes(pid)].map(([tid, t]) => {
+    const b = before.get(tid) ?? { runS: 0, waitS: 0 };
+    return { tid, runS: t.runS - b.runS, waitS: t.waitS - b.waitS };
+  });
+  const http = used.find((t) => t.tid === pid) ?? { runS: 0, waitS: 0 };
+  const others = used.filter((t) => t.tid !== pid).sort((a, b) => b.runS - a.runS);
+  const engine = others[0] ?? { runS: 0, waitS: 0 };
+  return {
+    http: { cores: cores(http.runS), waitCores: cores(http.waitS) },
+    engine: { cores: cores(engine.runS), waitCores: cores(engine.waitS) },
+    otherCores: cores(others.slice(1).reduce((a, t) => a + t.runS, 0)),
+  };
+}
+
 /** Machine-wide busy and steal CPU seconds so far (all cores), from /proc/stat. */
 function systemCpuSeconds(): { busy: number; steal: number } {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -261,6 +312,7 @@ interface PhaseResult {
     cpuSeconds: number;
     cpuCoresUsed: number;
     cpuUsPerRequest: number;
+    threads: ThreadsCpu;
   };
   loadgenCpuCoresUsed: number;
   /** CPU used by unrelated processes during the phase (noise), and hypervisor steal. */
@@ -289,6 +341,7 @@ async function runPhase(server: Server, spec: PhaseSpec): Promise<PhaseResult> {
   }, 250);
   const quiet = OPTS.quietWait > 0 ? await waitForQuietMachine(server.pid) : { waitedS: 0, othersCores: NaN };
   const cpu0 = procCpuSeconds(server.pid);
+  const threads0 = threadTimes(server.pid);
   const sys0 = systemCpuSeconds();
   const loadgen0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
@@ -335,6 +388,7 @@ async function runPhase(server: Server, spec: PhaseSpec): Promise<PhaseResult> {
   const wallS = Number(process.hrtime.bigint() - wall0) / 1e9;
   const loadgen = process.cpuUsage(loadgen0);
   const cpuSeconds = procCpuSeconds(server.pid) - cpu0;
+  const threads = threadsCpu(server.pid, threads0, wallS);
   const sys1 = systemCpuSeconds();
   const loadgenS = (loadgen.user + loadgen.system) / 1e6;
   const status = procStatus(server.pid);
@@ -382,6 +436,7 @@ async function runPhase(server: Server, spec: PhaseSpec): Promise<PhaseResult> {
       cpuSeconds: round(cpuSeconds),
       cpuCoresUsed: Math.round((cpuSeconds / wallS) * 100) / 100,
       cpuUsPerRequest: requests ? Math.round((cpuSeconds * 1e6) / requests) : 0,
+      threads,
     },
     loadgenCpuCoresUsed: Math.round((loadgenS / wallS) * 100) / 100,
     othersCpuCoresUsed:
@@ -392,7 +447,7 @@ async function runPhase(server: Server, spec: PhaseSpec): Promise<PhaseResult> {
   };
   process.stderr.write(
     `${phase.rps.mean}/s, p99 ${phase.latencyMs.p99} ms, non-2xx ${phase.non2xx}, errors ${phase.errors}, RSS ${phase.server.rssAfterMb} MB, ` +
-      `CPU server ${phase.server.cpuCoresUsed} / autocannon ${phase.loadgenCpuCoresUsed} / others ${phase.othersCpuCoresUsed} cores` +
+      `CPU server ${phase.server.cpuCoresUsed} (HTTP thread ${threads.http.cores} + waiting ${threads.http.waitCores}, engine ${threads.engine.cores}) / autocannon ${phase.loadgenCpuCoresUsed} / others ${phase.othersCpuCoresUsed} cores` +
       `${timedOut ? ' (TIMED OUT)' : ''}\n`,
   );
   if (timedOut) throw new Error(`phase ${spec.name} did not finish within ${spec.timeoutMs / 1000} s`);
@@ -1236,6 +1291,14 @@ function markdown(
       dash,
     ],
     [
+      'unique: cores used by the HTTP thread (+ ready but waiting for a core) / engine thread / rest',
+      threadsCell(unique),
+      i ? threadsCell(i) : dash,
+      dash,
+      dash,
+      dash,
+    ],
+    [
       'unique: autocannon CPU (cores used)',
       String(unique.loadgenCpuCoresUsed),
       i ? String(i.loadgenCpuCoresUsed) : dash,
@@ -1289,6 +1352,14 @@ function markdown(
       dash,
       'p99 < 50',
       yes(sustained.latencyMs.p99 < TARGETS.p99Ms),
+      dash,
+    ],
+    [
+      'sustained: cores used by the HTTP thread (+ waiting) / engine thread / rest',
+      threadsCell(sustained),
+      dash,
+      dash,
+      dash,
       dash,
     ],
     [
@@ -1354,6 +1425,11 @@ function markdown(
 
 const lat = (p: PhaseResult) =>
   `${p.latencyMs.p50} / ${p.latencyMs.p90} / ${p.latencyMs.p99} / ${p.latencyMs.max}`;
+
+const threadsCell = (p: PhaseResult) => {
+  const t = p.server.threads;
+  return `${t.http.cores} (+${t.http.waitCores}) / ${t.engine.cores} (+${t.engine.waitCores}) / ${t.otherCores}`;
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 
