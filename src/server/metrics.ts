@@ -13,8 +13,9 @@ export class Metrics implements IngestObserver {
   private readonly rejected: client.Counter<'integration' | 'code'>;
   readonly httpResponses: client.Counter<'method' | 'route' | 'status'>;
 
+  private processMetrics = false;
+
   constructor(store: Store) {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'guardia_' });
     this.ingested = new client.Counter({
       name: 'guardia_alerts_ingested_total',
       help: 'Alerts accepted and durably stored, by integration and outcome',
@@ -44,6 +45,17 @@ export class Metrics implements IngestObserver {
           this.set({ status: row.status, severity: row.severity }, row.count);
       },
     });
+  }
+
+  /**
+   * Adds the process's own metrics (CPU, memory, event-loop lag, GC). Only where `/metrics` is served: the engine
+   * thread and one-off CLI commands build the same services, and there nobody would read these while their GC
+   * observer and event-loop timer still run.
+   */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'guardia_' });
   }
 
   alertIngested(integration: string, outcome: string): void {

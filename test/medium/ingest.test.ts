@@ -3,6 +3,7 @@
  * PostgreSQL. "A PagerDuty client pointed at Guardia" is played by requests shaped exactly like PagerDuty's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/server/metrics.js';
 import { bearer, DIALECTS, startTestApp, TEST_ENV, type TestApp } from '../helpers/harness.js';
 
 const ROUTING_KEY = TEST_ENV.PAGERDUTY_ROUTING_KEY;
@@ -305,5 +306,15 @@ describe.each(DIALECTS)('ingest on %s', (dialect) => {
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/guardia_alerts_ingested_total\{integration="pagerduty",outcome="opened"\} \d+/);
     expect(metrics).toMatch(/guardia_incidents\{status="triggered",severity="sev1"\} \d+/);
+    expect(metrics).toMatch(/^guardia_process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^guardia_nodejs_heap_size_used_bytes \d/m);
+  });
+
+  it('services built without the HTTP server (engine thread, CLI) collect no process metrics', async () => {
+    const metrics = new Metrics(t.services.store);
+    expect(await metrics.registry.metrics()).not.toMatch(/guardia_process_|guardia_nodejs_/);
+    metrics.collectProcessMetrics();
+    metrics.collectProcessMetrics();
+    expect(await metrics.registry.metrics()).toMatch(/^guardia_process_cpu_seconds_total \d/m);
   });
 });

@@ -35,6 +35,7 @@ export async function opsRoutes(app: FastifyInstance, services: AppServices): Pr
     },
   );
 
+  services.metrics.collectProcessMetrics();
   app.get(
     '/metrics',
     {
