@@ -151,8 +151,12 @@ describe('the SQLite write lock shared by threads', () => {
     });
     await sql`insert into writes (thread) values ('turn-write')`.execute(store.db);
     expect(new Int32Array(writeLock)[0]).toBe(me);
+    // Turns nest; releasing one twice must not give up the lock the other still holds.
+    const inner = await store.writeTurn!();
+    inner();
+    inner();
+    expect(new Int32Array(writeLock)[0]).toBe(me);
     release();
-    release(); // a second call changes nothing
     expect(new Int32Array(writeLock)[0]).toBe(0);
     await store.close();
     expect(writers(file)).toEqual(['holder', 'turn-transaction', 'turn-write']);
