@@ -13,7 +13,7 @@ export class Metrics implements IngestObserver {
   private readonly rejected: client.Counter<'integration' | 'code'>;
   readonly httpResponses: client.Counter<'method' | 'route' | 'status'>;
 
-  private processMetrics = false;
+  private collectingProcessMetrics = false;
 
   constructor(store: Store) {
     this.ingested = new client.Counter({
@@ -53,8 +53,8 @@ export class Metrics implements IngestObserver {
    * observer and event-loop timer still run.
    */
   collectProcessMetrics(): void {
-    if (this.processMetrics) return;
-    this.processMetrics = true;
+    if (this.collectingProcessMetrics) return;
+    this.collectingProcessMetrics = true;
     client.collectDefaultMetrics({ register: this.registry, prefix: 'guardia_' });
   }
 
