@@ -28,6 +28,7 @@ import type { DeliveryResult, OutboundMessage, Recipient } from '../notify/chann
 import { senderFor } from '../notify/registry.js';
 import { StoreRefs } from '../notify/refs.js';
 import { createAckLink } from '../notify/ack-link.js';
+import { isoString } from '../shared/iso-time.js';
 
 /** Turns role/person ids into the people to page at a moment (rotations and overrides applied). */
 export interface TargetResolver {
@@ -167,8 +168,8 @@ export class Engine {
       const now = this.deps.clock.now();
       const lease = {
         owner: this.owner,
-        now: now.toISOString(),
-        until: new Date(now.getTime() + this.leaseMs).toISOString(),
+        now: isoString(now),
+        until: isoString(new Date(now.getTime() + this.leaseMs)),
       };
       const dueTimers = await claimDueTimers(this.deps.store.db, this.deps.store.dialect, lease);
       if (dueTimers.length > 0) await this.fireTimers(dueTimers);
@@ -237,7 +238,7 @@ export class Engine {
     now: Date,
     resolve: (ids: string[]) => ReturnType<TargetResolver['resolveTargets']>,
   ): Promise<Write> {
-    const stamp = now.toISOString();
+    const stamp = isoString(now);
     const payload = JSON.parse(timer.payload) as { step?: PlannedStep; clock?: 'ack' | 'mitigate' };
     const finish = (trx: Trx, status: 'done' | 'cancelled', outcome: string) =>
       finishTimer(trx, timer.id, this.owner, status, outcome, stamp);
@@ -312,7 +313,7 @@ export class Engine {
     payload: PagePayload,
     why: string,
   ): Promise<void> {
-    const stamp = now.toISOString();
+    const stamp = isoString(now);
     const { targets, unresolved } = resolved;
     const lines: string[] = [];
     const pages: Parameters<typeof insertNotifications>[1] = [];
@@ -421,7 +422,7 @@ export class Engine {
       }
     }
     const now = this.deps.clock.now();
-    const stamp = now.toISOString();
+    const stamp = isoString(now);
     const hasNext = person !== undefined && note.contact_index + 1 < person.contacts.length;
     const outcome = afterAttempt(result, attempts, policy.delivery, hasNext, this.random);
     const who = person ? `${person.name}` : `the ${note.channel} channel`;
@@ -449,7 +450,7 @@ export class Engine {
         return;
       }
       if (outcome.action === 'retry') {
-        const next = new Date(now.getTime() + outcome.delayMs).toISOString();
+        const next = isoString(new Date(now.getTime() + outcome.delayMs));
         if (
           !(await recordAttempt(trx, note.id, this.owner, {
             status: 'pending',

@@ -18,6 +18,7 @@ import {
   insertTimers,
   type NewTimer,
 } from '../store/engine-repo.js';
+import { isoString } from '../shared/iso-time.js';
 
 /** An incident about to be inserted: what its escalation plan depends on. */
 export type IncidentDraft = PlanInput & { route: string | null };
@@ -104,7 +105,7 @@ export class EscalationScheduler implements IncidentHooks {
   async changed(db: Kysely<Database>, incident: Incident, action: IncidentAction, now: Date): Promise<void> {
     if (action !== 'resolve') return;
     this.engineWorkWritten = true;
-    const stamp = now.toISOString();
+    const stamp = isoString(now);
     const cancelled = await cancelTimers(db, incident.id, 'the incident was resolved', stamp);
     const pages = await cancelPendingPages(db, incident.id, stamp);
     if (cancelled + pages > 0) {
@@ -178,8 +179,8 @@ export class EscalationScheduler implements IncidentHooks {
       person_id: null,
       contact_index: 0,
       payload: {},
-      next_attempt_at: now.toISOString(),
-      created_at: now.toISOString(),
+      next_attempt_at: isoString(now),
+      created_at: isoString(now),
     };
   }
 }
@@ -187,7 +188,7 @@ export class EscalationScheduler implements IncidentHooks {
 /** The timeline's record of a frozen plan (data.plan keeps the steps exactly as the timers have them). */
 function plannedEntry(plan: PlannedStep[], incident: PlanInput, now: Date): TimelineEntry {
   return {
-    at: now.toISOString(),
+    at: isoString(now),
     actor: 'guardia',
     kind: 'escalation_planned',
     message: `Escalation plan: ${describePlan(plan, incident)}`,

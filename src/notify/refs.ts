@@ -9,6 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import { cleanText } from '../shared/text.js';
 import type { Database } from '../store/schema.js';
 import type { ExternalRefs } from './channel.js';
+import { isoString } from '../shared/iso-time.js';
 
 export class StoreRefs implements ExternalRefs {
   constructor(
@@ -27,7 +28,7 @@ export class StoreRefs implements ExternalRefs {
   }
 
   async set(channel: string, key: string, ref: string): Promise<void> {
-    const values = { ref: cleanText(ref), updated_at: this.clock.now().toISOString() };
+    const values = { ref: cleanText(ref), updated_at: isoString(this.clock.now()) };
     if (await this.update(channel, key, values)) return;
     try {
       await this.db

@@ -23,6 +23,7 @@ import {
   type TimelineEvent,
 } from '../store/incidents-repo.js';
 import type { Database } from '../store/schema.js';
+import { isoString } from '../shared/iso-time.js';
 
 export interface NewIncidentInput {
   title: string;
@@ -50,10 +51,10 @@ export async function openIncident(
   hooks: IncidentHooks | undefined,
 ): Promise<Incident> {
   const due = computeDueDates(input.started_at, policy.severities[input.severity], policy.calendar);
-  const stamp = now.toISOString();
-  const started = input.started_at.toISOString();
-  const ackDue = due.ackDueAt.toISOString();
-  const mitigateDue = due.mitigateDueAt.toISOString();
+  const stamp = isoString(now);
+  const started = isoString(input.started_at);
+  const ackDue = isoString(due.ackDueAt);
+  const mitigateDue = isoString(due.mitigateDueAt);
   const planning = hooks?.planFor(
     {
       severity: input.severity,
@@ -121,7 +122,7 @@ export class IncidentService {
     if (startedAt.getTime() > now.getTime() + 60_000) {
       throw new GuardiaError('invalid_input', 'started_at is in the future', {
         issues: [
-          { field: 'started_at', message: 'must not be in the future', received: startedAt.toISOString() },
+          { field: 'started_at', message: 'must not be in the future', received: isoString(startedAt) },
         ],
       });
     }
@@ -164,7 +165,7 @@ export class IncidentService {
       const incident = await getIncident(trx, id);
       if (!incident) throw notFound(id);
       const result = transition(incident, action, now, actor, note);
-      await updateIncident(trx, id, result.changes, now.toISOString());
+      await updateIncident(trx, id, result.changes, isoString(now));
       await appendTimeline(trx, id, result.timeline);
       await this.hooks?.changed(trx, { ...incident, ...result.changes }, action, now);
     });

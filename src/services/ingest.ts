@@ -31,6 +31,7 @@ import { upsertWorkflowRun } from '../store/workflow-runs-repo.js';
 import type { IncidentHooks } from '../engine/scheduler.js';
 import { isStoreOutage, isUniqueViolation } from '../store/db.js';
 import { openIncident } from './incidents.js';
+import { isoString } from '../shared/iso-time.js';
 
 export interface IngestObserver {
   alertIngested(integration: string, outcome: string): void;
@@ -130,7 +131,7 @@ export class IngestService {
   }
 
   private async applyDelivery(db: Kysely<Database>, delivery: ParsedDelivery): Promise<IngestResult[]> {
-    const stamp = this.clock.now().toISOString();
+    const stamp = isoString(this.clock.now());
     for (const run of delivery.workflowRuns ?? []) await upsertWorkflowRun(db, run, stamp);
     const results: IngestResult[] = [];
     for (const alert of delivery.alerts) results.push(await this.apply(db, alert));
@@ -147,7 +148,7 @@ export class IngestService {
       delivery_key: input.delivery_key === null ? null : boundKey(cleanText(input.delivery_key)),
     };
     const now = this.clock.now();
-    const stamp = now.toISOString();
+    const stamp = isoString(now);
     if (alert.delivery_key) {
       const seen = await findDelivery(db, alert.integration, alert.delivery_key);
       if (seen)
@@ -192,7 +193,7 @@ export class IngestService {
         return record(open.id, 'attached');
       }
       const decision = routeAlert(this.policy, alert);
-      const since = new Date(now.getTime() - reopenWindowMs(this.policy)).toISOString();
+      const since = isoString(new Date(now.getTime() - reopenWindowMs(this.policy)));
       const recent = await findRecentlyResolved(db, alert.dedup_key, since);
       if (recent) {
         const due = computeDueDates(now, this.policy.severities[recent.severity], this.policy.calendar);
@@ -277,7 +278,7 @@ export class IngestService {
     note: string,
   ): Promise<void> {
     const result = transition(incident, action, now, actor, note);
-    await updateIncident(db, incident.id, result.changes, now.toISOString());
+    await updateIncident(db, incident.id, result.changes, isoString(now));
     await appendTimeline(db, incident.id, result.timeline);
     await this.hooks?.changed(db, { ...incident, ...result.changes }, action, now);
   }

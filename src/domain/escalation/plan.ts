@@ -5,6 +5,7 @@
  */
 import { wallMs } from '../policy/duration.js';
 import type { EscalationStep, Policy, Severity } from '../policy/schema.js';
+import { isoString } from '../../shared/iso-time.js';
 
 export interface PlannedStep {
   index: number;
@@ -39,7 +40,7 @@ function dueAt(step: EscalationStep, incident: PlanInput): string {
   if (step.after === 'ack_target') return incident.ack_due_at;
   if (step.after === 'mitigate_target') return incident.mitigate_due_at;
   // Business-day offsets make no sense for paging; a wall-clock duration is required (checked by the policy).
-  return new Date(new Date(incident.started_at).getTime() + wallMs(step.after)).toISOString();
+  return isoString(new Date(new Date(incident.started_at).getTime() + wallMs(step.after)));
 }
 
 function describeAfter(step: EscalationStep): string {

@@ -6,6 +6,7 @@
 import type { Severity } from '../policy/schema.js';
 import { clockState, type ClockState } from '../sla/clocks.js';
 import { GuardiaError } from '../../shared/errors.js';
+import { isoString } from '../../shared/iso-time.js';
 
 export const INCIDENT_STATUSES = ['triggered', 'acknowledged', 'mitigated', 'resolved'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -69,7 +70,7 @@ export function transition(
       requested: action,
     });
   }
-  const at = now.toISOString();
+  const at = isoString(now);
   const changes: Partial<IncidentState> = { status: target };
   const timeline: TimelineEntry[] = [];
   if (incident.acknowledged_at === null) {
@@ -124,12 +125,12 @@ export function reopen(
       `incident ${incident.id} is ${incident.status}, not resolved: nothing to reopen`,
     );
   }
-  const at = now.toISOString();
+  const at = isoString(now);
   return {
     changes: {
       status: 'triggered',
-      ack_due_at: due.ackDueAt.toISOString(),
-      mitigate_due_at: due.mitigateDueAt.toISOString(),
+      ack_due_at: isoString(due.ackDueAt),
+      mitigate_due_at: isoString(due.mitigateDueAt),
       acknowledged_at: null,
       acknowledged_by: null,
       ack_implied: false,
