@@ -6,7 +6,7 @@
  * only maps its values onto the compiled parameters. The SQL text is then also the same every time, which is
  * what the SQLite statement cache keys on.
  */
-import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, SqliteAdapter, type Compilable, type Kysely, type QueryResult } from 'kysely';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database>;
@@ -63,9 +63,27 @@ export function statement<A extends unknown[], R>(
     );
 }
 
+/** The insert template a table used last, per adapter: the ingest path inserts the same shapes over and over. */
+interface LastInsert {
+  columns: string[];
+  rowCount: number;
+  returning: string;
+  template: Template;
+}
+const lastInserts = new WeakMap<object, Map<string, LastInsert>>();
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Inserts rows (all with the same columns, in any order) with one statement; `returning` as in Kysely.
  * The statement is built once per table, column list, row count and returning clause.
+ *
+ * One row `returning 'id'` on SQLite is a plain insert whose id is the statement's last insert rowid: RETURNING
+ * makes SQLite buffer the result and the driver build rows from it, for a value it reports anyway.
  */
 export async function insertRows<T extends keyof Database, R = Record<string, unknown>>(
   db: Db,
@@ -76,16 +94,34 @@ export async function insertRows<T extends keyof Database, R = Record<string, un
   // As in Kysely, an undefined value means "not given": the column is left out.
   const defined = (row: Record<string, unknown>) => Object.keys(row).filter((k) => row[k] !== undefined);
   const columns = defined(rows[0] ?? {});
-  const key = `insert ${table} (${columns.join(',')}) x${rows.length} returning ${returning}`;
-  const template = templateFor(db, key, (slot) => {
-    const values = rows.map((_, r) =>
-      Object.fromEntries(columns.map((c, k) => [c, slot(r * columns.length + k)])),
-    );
-    const insert = db.insertInto(table).values(values as never);
-    if (returning === 'id') return insert.returning('id' as never);
-    if (returning === 'all') return insert.returningAll();
-    return insert;
-  });
+  const adapter = db.getExecutor().adapter;
+  const idFromRowid = returning === 'id' && rows.length === 1 && adapter instanceof SqliteAdapter;
+  const clause = idFromRowid ? 'rowid' : returning;
+  let byTable = lastInserts.get(adapter);
+  if (!byTable) lastInserts.set(adapter, (byTable = new Map()));
+  const last = byTable.get(table);
+  let template: Template;
+  if (
+    last &&
+    last.rowCount === rows.length &&
+    last.returning === clause &&
+    sameColumns(last.columns, columns)
+  ) {
+    // The same shape as last time: no key string to build and hash.
+    template = last.template;
+  } else {
+    const key = `insert ${table} (${columns.join(',')}) x${rows.length} returning ${clause}`;
+    template = templateFor(db, key, (slot) => {
+      const values = rows.map((_, r) =>
+        Object.fromEntries(columns.map((c, k) => [c, slot(r * columns.length + k)])),
+      );
+      const insert = db.insertInto(table).values(values as never);
+      if (clause === 'id') return insert.returning('id' as never);
+      if (clause === 'all') return insert.returningAll();
+      return insert;
+    });
+    byTable.set(table, { columns, rowCount: rows.length, returning: clause, template });
+  }
   const values: unknown[] = [];
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
@@ -94,7 +130,9 @@ export async function insertRows<T extends keyof Database, R = Record<string, un
       throw new Error(`insertRows(${table}): every row needs the columns ${columns.join(', ')}`);
     for (const c of columns) values.push(row[c]);
   }
-  return run<R>(db, template, values);
+  const result = await run<R>(db, template, values);
+  if (!idFromRowid) return result;
+  return { ...result, rows: [{ id: Number(result.insertId) } as R] };
 }
 
 /**
