@@ -1,7 +1,7 @@
 /**
  * What one alert costs in CPU instructions, a figure that does not move with the machine's speed:
  *
- *   npx tsx bench/ingest-instructions.ts [--skip-build] [--http] [--small 3000] [--large 6000]
+ *   npx tsx bench/ingest-instructions.ts [--skip-build] [--http | --engine] [--small 3000] [--large 6000]
  *
  * The reference machine's speed moves a lot from one session to the next (its bare-Fastify ceiling has read 31,000,
  * 15,000 and 9,800 req/s on different days), so alerts/s from bench/ingest.ts cannot be compared across sessions,
@@ -10,7 +10,8 @@
  *
  * It runs the ingest path in-process (IngestService on a fresh SQLite file, 100 alerts in flight, the same unique
  * PagerDuty-like alerts as the HTTP bench; no HTTP; with `--http`, the whole `POST /v2/enqueue` route through
- * Fastify's inject, no socket) under callgrind twice, with `--small` and `--large` alerts, and
+ * Fastify's inject, no socket; with `--engine`, the same alerts then paged by the escalation engine, as on a fresh
+ * install where every page ends in a chain of failures) under callgrind twice, with `--small` and `--large` alerts, and
  * reports the difference divided by the difference in alerts: instructions per alert once warmed up, with start-up and
  * the JIT's first compilations cancelled out. Node runs with V8's --predictable: one thread, so JIT and GC work is
  * counted (that is part of the cost), and a garbage-collection schedule that does not follow the wall clock.
@@ -36,8 +37,11 @@ const num = (name: string, fallback: number): number => {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive whole number`);
   return value;
 };
-/** `ingest`: IngestService alone; `http`: the whole `POST /v2/enqueue` route around it. */
-const MODE = argv.includes('--http') ? 'http' : 'ingest';
+/**
+ * `ingest`: IngestService alone; `http`: the whole `POST /v2/enqueue` route around it; `engine`: IngestService, then
+ * the engine paging every new incident (subtract the `ingest` figure for the engine's share).
+ */
+const MODE = argv.includes('--http') ? 'http' : argv.includes('--engine') ? 'engine' : 'ingest';
 const SMALL = num('small', 3_000);
 const LARGE = num('large', 6_000);
 if (LARGE <= SMALL) throw new Error('--large must be more than --small');
@@ -94,6 +98,13 @@ const alert = (i) => ({
 const start = process.cpuUsage();
 let next = 0;
 await Promise.all(Array.from({ length: 100 }, async () => { while (next < n) await send(next++); }));
+if (mode === 'engine') {
+  // Then page every new incident, as the engine thread would (a fresh install: each page's chain of failures).
+  const { Engine } = await import(dist + '/engine/engine.js');
+  const engine = new Engine(services, { onError: (err) => { throw err; } });
+  const done = await engine.runDue();
+  if (done.timers < n) throw new Error('the engine fired ' + done.timers + ' timers for ' + n + ' incidents');
+}
 const used = process.cpuUsage(start);
 await store.close();
 fs.rmSync(dir, { recursive: true, force: true });
@@ -157,7 +168,11 @@ async function main(): Promise<void> {
     instructionsPerUs: native ? Math.round(perAlert / native) : null,
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  const what = MODE === 'http' ? 'POST /v2/enqueue by inject' : 'IngestService, no HTTP';
+  const what = {
+    http: 'POST /v2/enqueue by inject',
+    ingest: 'IngestService, no HTTP',
+    engine: 'IngestService, then the engine pages each new incident',
+  }[MODE];
   process.stdout.write(
     `\nIngest (${what}): ${(perAlert / 1e3).toFixed(0)}k instructions per alert; ` +
       (native
